@@ -1,0 +1,26 @@
+# Shared build settings for the C programs; included by each program's
+# Makefile after it sets PROG and SRCS.
+#   make                 -> $(BIN)/$(PROG)
+#   make SANITIZE=1      -> built with ASan and UBSan
+#   make BIN=/some/dir   -> binary placed there
+COMMON := $(dir $(lastword $(MAKEFILE_LIST)))
+BIN ?= $(COMMON)../build/bin
+CC ?= cc
+CFLAGS ?= -O2 -g
+CFLAGS += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -I$(COMMON)
+LDLIBS += -lm
+ifeq ($(SANITIZE),1)
+CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer \
+          -fno-sanitize-recover=undefined
+LDFLAGS += -fsanitize=address,undefined
+endif
+
+ALL_SRCS := $(SRCS) $(COMMON)errors.c $(COMMON)parse.c $(COMMON)files.c
+
+$(BIN)/$(PROG): $(ALL_SRCS) $(wildcard *.h) $(COMMON)papaya.h
+	mkdir -p $(BIN)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(ALL_SRCS) $(LDLIBS)
+
+.PHONY: clean
+clean:
+	rm -f $(BIN)/$(PROG)

@@ -1,0 +1,159 @@
+/* The table of live children. getrusage in the server's parent sees a
+ * child's CPU time only once the child is reaped, so every child is waited
+ * for, at SIGCHLD and at shutdown, before the server exits. */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "papaya.h"
+#include "papayachat.h"
+
+struct children {
+    unsigned max;
+    unsigned live;
+    pid_t *pid;          /* per slot; 0 = free */
+    uint64_t *bytes;     /* per slot, shared with the child */
+    uint64_t bytes_done; /* relayed by children already reaped */
+};
+
+struct children *children_create(unsigned max)
+{
+    struct children *c = calloc(1, sizeof(*c));
+
+    if (c == NULL || (c->pid = calloc(max, sizeof(*c->pid))) == NULL)
+        die_errno("calloc");
+    c->bytes = mmap(NULL, max * sizeof(*c->bytes), PROT_READ | PROT_WRITE,
+                    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (c->bytes == MAP_FAILED)
+        die_errno("mmap");
+    c->max = max;
+    return c;
+}
+
+unsigned children_live(const struct children *c)
+{
+    return c->live;
+}
+
+static int free_slot(const struct children *c)
+{
+    for (unsigned i = 0; i < c->max; i++)
+        if (c->pid[i] == 0)
+            return (int)i;
+    return -1;
+}
+
+int children_spawn(struct children *c, int fd, int listen_fd)
+{
+    int slot = free_slot(c);
+    pid_t pid;
+
+    if (slot == -1)
+        die("no free child slot with %u live children", c->live);
+    c->bytes[slot] = 0;
+    pid = fork();
+    if (pid == -1) {
+        close(fd);
+        return -1;
+    }
+    if (pid == 0) {
+        sigset_t none;
+
+        /* The parent's handlers only set its flags; a child stops at
+         * SIGTERM by the default action. */
+        signal(SIGTERM, SIG_DFL);
+        signal(SIGINT, SIG_DFL);
+        signal(SIGCHLD, SIG_DFL);
+        sigemptyset(&none);
+        if (sigprocmask(SIG_SETMASK, &none, NULL) == -1)
+            die_errno("sigprocmask");
+        close(listen_fd);
+        serve_client(fd, &c->bytes[slot]);
+    }
+    close(fd);
+    c->pid[slot] = pid;
+    c->live++;
+    return 0;
+}
+
+static void forget(struct children *c, pid_t pid)
+{
+    for (unsigned i = 0; i < c->max; i++) {
+        if (c->pid[i] == pid) {
+            c->bytes_done += __atomic_load_n(&c->bytes[i], __ATOMIC_RELAXED);
+            c->pid[i] = 0;
+            c->live--;
+            return;
+        }
+    }
+}
+
+static unsigned reap(struct children *c, int flags)
+{
+    unsigned n = 0;
+    pid_t pid;
+
+    while (c->live > 0) {
+        pid = waitpid(-1, NULL, flags);
+        if (pid == -1) {
+            if (errno == EINTR)
+                continue;
+            die_errno("waitpid");
+        }
+        if (pid == 0)
+            break;
+        forget(c, pid);
+        n++;
+    }
+    return n;
+}
+
+unsigned children_reap(struct children *c)
+{
+    return reap(c, WNOHANG);
+}
+
+static void signal_all(const struct children *c, int sig)
+{
+    for (unsigned i = 0; i < c->max; i++)
+        if (c->pid[i] != 0 && kill(c->pid[i], sig) == -1 && errno != ESRCH)
+            die_errno("kill %ld", (long)c->pid[i]);
+}
+
+void children_stop_all(struct children *c, double grace_s)
+{
+    double deadline = monotonic_s() + grace_s;
+    sigset_t chld;
+    struct timespec step = {0, 50 * 1000 * 1000};
+
+    signal_all(c, SIGTERM);
+    sigemptyset(&chld);
+    sigaddset(&chld, SIGCHLD);
+    /* SIGCHLD is blocked here, so sigtimedwait sleeps until a child exits
+     * (or the step passes) without a race against the handler. */
+    while (children_reap(c), c->live > 0 && monotonic_s() < deadline)
+        if (sigtimedwait(&chld, NULL, &step) == -1 && errno != EAGAIN &&
+            errno != EINTR)
+            die_errno("sigtimedwait");
+    if (c->live > 0) {
+        fprintf(stderr, "%s: %u children ignored SIGTERM; killing them\n",
+                papaya_prog, c->live);
+        signal_all(c, SIGKILL);
+        reap(c, 0);
+    }
+}
+
+uint64_t children_bytes(const struct children *c)
+{
+    uint64_t total = c->bytes_done;
+
+    for (unsigned i = 0; i < c->max; i++)
+        if (c->pid[i] != 0)
+            total += __atomic_load_n(&c->bytes[i], __ATOMIC_RELAXED);
+    return total;
+}

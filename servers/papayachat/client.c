@@ -1,0 +1,35 @@
+/* One client's process: greet, then relay what the client sends to stdout
+ * with one write(2) per read(2), the same system calls as every other
+ * server under test, so that differences come from the concurrency model. */
+#include <errno.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "papaya.h"
+#include "papayachat.h"
+
+void serve_client(int fd, uint64_t *bytes_out)
+{
+    char buf[READ_SIZE];
+    uint64_t total = 0;
+
+    if (write_all(fd, GREETING, sizeof(GREETING) - 1) == -1)
+        _exit(0); /* the client left before it was greeted */
+    for (;;) {
+        ssize_t n = read(fd, buf, sizeof(buf));
+        if (n == 0)
+            break;
+        if (n == -1) {
+            if (errno == EINTR)
+                continue;
+            break; /* a reset connection ends the session, as EOF does */
+        }
+        if (write_all(STDOUT_FILENO, buf, (size_t)n) == -1)
+            die_errno("write to stdout");
+        total += (uint64_t)n;
+        /* Published after every write so that a child killed at shutdown
+         * has already accounted for all it relayed. */
+        __atomic_store_n(bytes_out, total, __ATOMIC_RELAXED);
+    }
+    _exit(0);
+}

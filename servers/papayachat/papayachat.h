@@ -1,0 +1,33 @@
+/* papayachat: a chat server that serves every client from its own process. */
+#ifndef PAPAYACHAT_H
+#define PAPAYACHAT_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+/* Sent first to every accepted client; clients wait for it, which proves
+ * that the server's handler (not just the kernel's handshake) runs. */
+#define GREETING "HELLO papaya-bench\n"
+#define READ_SIZE 4096
+
+/* listener.c: bind and listen; returns the socket, stores the bound port. */
+int open_listener(const char *host, const char *port, unsigned *bound_port);
+
+/* client.c: the child's whole life; never returns. *bytes_out is shared
+ * with the parent, which reads it after reaping the child. */
+__attribute__((noreturn)) void serve_client(int fd, uint64_t *bytes_out);
+
+/* children.c: the table of live children, in which the bytes each child
+ * relayed survive its death. */
+struct children;
+struct children *children_create(unsigned max);
+unsigned children_live(const struct children *c);
+/* Fork a child for fd; the parent closes fd. Returns -1 if fork failed. */
+int children_spawn(struct children *c, int fd, int listen_fd);
+/* Reap every exited child without blocking; returns how many. */
+unsigned children_reap(struct children *c);
+/* SIGTERM every child, reap all of them (SIGKILL after grace_s). */
+void children_stop_all(struct children *c, double grace_s);
+uint64_t children_bytes(const struct children *c);
+
+#endif

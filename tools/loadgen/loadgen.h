@@ -1,0 +1,71 @@
+/* loadgen: N TCP clients that wait for the server's greeting, then each
+ * send at a fixed rate, paced by a per-connection token bucket. */
+#ifndef LOADGEN_H
+#define LOADGEN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* epoll tags of the descriptors that are not connections. */
+#define SIGNAL_TAG UINT64_MAX
+#define TIMER_TAG (UINT64_MAX - 1)
+
+struct rate {
+    const char *text;     /* as given, for the report */
+    double bits_per_s;    /* > 0 for a bandwidth target */
+    double msgs_per_s;    /* > 0 for a message-rate target */
+};
+
+struct conn {
+    int fd;
+    double connect_s;     /* from the start of connect() to connected */
+    double greeting_s;    /* from the start of connect() to the greeting */
+    size_t greeting_len;  /* bytes of the greeting read so far */
+    int connected;
+    int greeted;
+    uint64_t bytes;
+    uint64_t writes;
+    uint64_t stalls;      /* writes refused because the socket was full */
+};
+
+struct config {
+    const char *host;
+    const char *port;
+    unsigned connections;
+    struct rate rate;
+    const char *message;
+    size_t message_len;
+    double duration_s;    /* 0 = until SIGTERM or SIGINT */
+    double interval_s;    /* the finest write cadence */
+    double connect_timeout_s;
+    const char *ready_file;
+    const char *out;
+};
+
+struct run {
+    double load_s;        /* length of the paced phase */
+    double connect_phase_s;
+    int stopped_by_signal;
+};
+
+/* rate.c */
+void parse_rate(const char *text, struct rate *r);
+double parse_interval(const char *text);
+/* Bytes due on one connection after elapsed seconds of pacing. */
+uint64_t bytes_due(const struct config *cfg, double elapsed);
+double target_bytes_per_s(const struct config *cfg);
+
+/* connect.c: open every connection and wait for every greeting; exits
+ * with a message naming the connection on any failure. */
+void connect_all(const struct config *cfg, struct conn *conns, int epfd,
+                 struct run *run);
+
+/* pace.c: send until the duration ends or a signal arrives. */
+void pace(const struct config *cfg, struct conn *conns, int epfd,
+          int sigfd, struct run *run);
+
+/* report.c: the stats as JSON, to cfg->out or stdout. */
+void report(const struct config *cfg, const struct conn *conns,
+            const struct run *run);
+
+#endif

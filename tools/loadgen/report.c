@@ -1,0 +1,126 @@
+/* The stats file: what was asked, what was sent, and how every connection
+ * fared, so that a run whose load missed its target can be told apart. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "loadgen.h"
+#include "papaya.h"
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* "name":{"min":..,"median":..,"max":..,"mean":..} over n values. */
+static void summary(FILE *f, const char *name, double *v, unsigned n)
+{
+    double sum = 0;
+
+    qsort(v, n, sizeof(*v), cmp_double);
+    for (unsigned i = 0; i < n; i++)
+        sum += v[i];
+    fprintf(f,
+            "\"%s\":{\"min\":%.6f,\"median\":%.6f,\"max\":%.6f,"
+            "\"mean\":%.6f}",
+            name, v[0],
+            n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2, v[n - 1],
+            sum / n);
+}
+
+static void json_string(FILE *f, const char *s)
+{
+    fputc('"', f);
+    for (; *s != '\0'; s++) {
+        unsigned char ch = (unsigned char)*s;
+        if (ch == '"' || ch == '\\')
+            fprintf(f, "\\%c", ch);
+        else if (ch < 0x20)
+            fprintf(f, "\\u%04x", ch);
+        else
+            fputc(ch, f);
+    }
+    fputc('"', f);
+}
+
+static void write_stats(FILE *f, const struct config *cfg,
+                        const struct conn *conns, const struct run *run)
+{
+    unsigned n = cfg->connections;
+    double target = target_bytes_per_s(cfg);
+    /* A run stopped at once has sent nothing: its rates are 0, not NaN. */
+    double span = run->load_s > 1e-9 ? run->load_s : 1e-9;
+    double *v = malloc(n * sizeof(*v));
+    uint64_t bytes = 0, writes = 0, stalls = 0;
+
+    if (v == NULL)
+        die_errno("malloc");
+    for (unsigned i = 0; i < n; i++) {
+        bytes += conns[i].bytes;
+        writes += conns[i].writes;
+        stalls += conns[i].stalls;
+    }
+    fprintf(f, "{\"host\":");
+    json_string(f, cfg->host);
+    fprintf(f, ",\"port\":%s,\"connections\":%u,\"rate\":", cfg->port, n);
+    json_string(f, cfg->rate.text);
+    fprintf(f, ",\"message\":");
+    json_string(f, cfg->message);
+    fprintf(f,
+            ",\"message_bytes\":%zu,\"target_bytes_per_s\":%.3f,"
+            "\"write_interval_s\":%.6f,\"duration_s\":%.6f,"
+            "\"load_s\":%.6f,\"stopped_by_signal\":%s,"
+            "\"connect_phase_s\":%.6f,",
+            cfg->message_len, target, cfg->interval_s, cfg->duration_s,
+            run->load_s, run->stopped_by_signal ? "true" : "false",
+            run->connect_phase_s);
+    fprintf(f,
+            "\"totals\":{\"bytes\":%llu,\"writes\":%llu,\"stalls\":%llu,"
+            "\"bytes_per_s\":%.3f,\"writes_per_s\":%.3f},",
+            (unsigned long long)bytes, (unsigned long long)writes,
+            (unsigned long long)stalls, bytes / span,
+            writes / span);
+    for (unsigned i = 0; i < n; i++)
+        v[i] = conns[i].bytes / (target * span);
+    summary(f, "achieved_ratio", v, n);
+    for (unsigned i = 0; i < n; i++)
+        v[i] = conns[i].connect_s;
+    fputc(',', f);
+    summary(f, "connect_s", v, n);
+    for (unsigned i = 0; i < n; i++)
+        v[i] = conns[i].greeting_s;
+    fputc(',', f);
+    summary(f, "greeting_s", v, n);
+    fprintf(f, ",\"per_connection\":[");
+    for (unsigned i = 0; i < n; i++)
+        fprintf(f,
+                "%s{\"bytes\":%llu,\"writes\":%llu,\"stalls\":%llu,"
+                "\"connect_s\":%.6f,\"greeting_s\":%.6f}",
+                i ? "," : "", (unsigned long long)conns[i].bytes,
+                (unsigned long long)conns[i].writes,
+                (unsigned long long)conns[i].stalls, conns[i].connect_s,
+                conns[i].greeting_s);
+    fprintf(f, "]}\n");
+    free(v);
+}
+
+void report(const struct config *cfg, const struct conn *conns,
+            const struct run *run)
+{
+    char *buf;
+    size_t len;
+    FILE *f = open_memstream(&buf, &len);
+
+    if (f == NULL)
+        die_errno("open_memstream");
+    write_stats(f, cfg, conns, run);
+    if (fclose(f) == EOF)
+        die_errno("fclose");
+    if (cfg->out != NULL)
+        write_file_atomic(cfg->out, buf, len);
+    else if (write_all(STDOUT_FILENO, buf, len) == -1)
+        die_errno("write to stdout");
+    free(buf);
+}
