@@ -157,3 +157,11 @@ uint64_t children_bytes(const struct children *c)
             total += __atomic_load_n(&c->bytes[i], __ATOMIC_RELAXED);
     return total;
 }
+
+void children_destroy(struct children *c)
+{
+    if (munmap(c->bytes, c->max * sizeof(*c->bytes)) == -1)
+        die_errno("munmap");
+    free(c->pid);
+    free(c);
+}

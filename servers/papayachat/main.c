@@ -7,6 +7,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -73,8 +74,8 @@ static struct options parse_args(int argc, char *argv[])
             o.max_clients =
                 (unsigned)parse_u64("--max-clients", optarg, 1, 1 << 20);
             break;
-        case 'H': usage(stdout); _exit(0);
-        default: usage(stderr); _exit(2);
+        case 'H': usage(stdout); exit(0);
+        default: usage(stderr); exit(2);
         }
     }
     if (optind < argc)
@@ -184,5 +185,6 @@ int main(int argc, char *argv[])
             "\"bytes_received\":%llu}\n",
             (unsigned long long)n.accepted, (unsigned long long)n.refused,
             (unsigned long long)children_bytes(kids));
+    children_destroy(kids);
     return status;
 }

@@ -29,5 +29,6 @@ unsigned children_reap(struct children *c);
 /* SIGTERM every child, reap all of them (SIGKILL after grace_s). */
 void children_stop_all(struct children *c, double grace_s);
 uint64_t children_bytes(const struct children *c);
+void children_destroy(struct children *c);
 
 #endif

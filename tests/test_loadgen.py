@@ -1,0 +1,141 @@
+"""loadgen against real servers on loopback: the load that arrives, and
+the errors that must stop a run instead of passing for a full load."""
+
+import json
+import resource
+import signal
+import socket
+import subprocess
+
+import psutil
+import pytest
+
+from conftest import wait_for_file
+from receiver import CountingServer
+
+RATE_BPS = 1_000_000
+
+
+@pytest.fixture
+def receiver():
+    server = CountingServer()
+    yield server
+    server.close()
+
+
+def run_loadgen(bin_dir, port, *args, **kwargs):
+    return subprocess.run([bin_dir / "loadgen", "--port", str(port), *args],
+                          capture_output=True, text=True, timeout=60, **kwargs)
+
+
+@pytest.mark.parametrize("clients", [1, 16, 64])
+def test_each_connection_gets_its_target_within_2_percent(
+        clients, bin_dir, receiver, tmp_path):
+    duration = 5
+    stats_file = tmp_path / "stats.json"
+    res = run_loadgen(bin_dir, receiver.port, "--connections", str(clients),
+                      "--rate", "1Mbps", "--duration", str(duration),
+                      "--out", str(stats_file))
+    assert res.returncode == 0, res.stderr
+    counts = receiver.wait_all_closed(clients)
+    target = RATE_BPS / 8 * duration
+    for number, received in counts.items():
+        assert abs(received - target) / target <= 0.02, (number, received)
+    stats = json.loads(stats_file.read_text())
+    assert stats["totals"]["bytes"] == sum(counts.values())
+    assert stats["connections"] == len(stats["per_connection"]) == clients
+    assert 0.98 <= stats["achieved_ratio"]["min"] <= 1.0
+
+
+def test_message_rate_sends_whole_messages(bin_dir, receiver, tmp_path):
+    res = run_loadgen(bin_dir, receiver.port, "--connections", "4",
+                      "--rate", "100msg/s", "--message", "hello\\n",
+                      "--duration", "2", "--out", str(tmp_path / "s.json"))
+    assert res.returncode == 0, res.stderr
+    assert set(receiver.wait_all_closed(4).values()) == {200 * len("hello\n")}
+
+
+def test_sigterm_ends_the_load_with_stats(bin_dir, receiver, tmp_path):
+    ready, stats_file = tmp_path / "ready", tmp_path / "stats.json"
+    proc = subprocess.Popen(
+        [bin_dir / "loadgen", "--port", str(receiver.port), "--connections", "8",
+         "--ready-file", str(ready), "--out", str(stats_file)],
+        stderr=subprocess.PIPE, text=True)
+    wait_for_file(ready, proc)
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=5) == 0, proc.stderr.read()
+    stats = json.loads(stats_file.read_text())
+    assert stats["stopped_by_signal"] is True
+    assert stats["totals"]["bytes"] == sum(receiver.wait_all_closed(8).values())
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_nothing_listening(bin_dir, tmp_path):
+    out = tmp_path / "stats.json"
+    res = run_loadgen(bin_dir, free_port(), "--duration", "1", "--out", str(out))
+    assert res.returncode == 1
+    assert "cannot connect to 127.0.0.1" in res.stderr
+    assert "refused" in res.stderr
+    assert not out.exists()
+
+
+def test_server_refusing_a_client_fails_the_run(bin_dir, start_server):
+    server = start_server(bin_dir / "papayachat", "--max-clients", "2")
+    res = run_loadgen(bin_dir, server.port, "--connections", "3",
+                      "--duration", "1")
+    assert res.returncode == 1
+    assert "before its greeting" in res.stderr
+
+
+def test_server_dying_mid_run_fails_the_run(bin_dir, start_server, tmp_path):
+    server = start_server(bin_dir / "papayachat")
+    ready, out = tmp_path / "ready", tmp_path / "stats.json"
+    proc = subprocess.Popen(
+        [bin_dir / "loadgen", "--port", str(server.port), "--connections", "4",
+         "--duration", "30", "--ready-file", str(ready), "--out", str(out)],
+        stderr=subprocess.PIPE, text=True)
+    try:
+        wait_for_file(ready, proc)
+        server.kill_group()
+        assert proc.wait(timeout=5) == 1
+    finally:
+        proc.kill()
+    assert "connection" in proc.stderr.read()
+    assert not out.exists()
+    assert not psutil.pid_exists(proc.pid)
+
+
+def test_more_connections_than_the_file_limit(bin_dir, receiver):
+    def low_limit():
+        resource.setrlimit(resource.RLIMIT_NOFILE, (64, 64))
+
+    res = run_loadgen(bin_dir, receiver.port, "--connections", "100",
+                      "--duration", "1", preexec_fn=low_limit)
+    assert res.returncode == 1
+    assert "100 connections need 116 file descriptors" in res.stderr
+    assert "limit is 64" in res.stderr
+    assert receiver.counts == {}
+
+
+@pytest.mark.parametrize("args, named", [
+    (["--bogus"], "bogus"),
+    (["--rate", "fast"], "--rate"),
+    (["--rate", "-1Mbps"], "--rate"),
+    (["--connections", "0"], "--connections"),
+    (["--write-interval", "1 parsec"], "--write-interval"),
+])
+def test_bad_arguments_name_the_flag(args, named, bin_dir):
+    res = run_loadgen(bin_dir, 1, *args)
+    assert res.returncode == 2
+    assert named in res.stderr
+
+
+def test_port_is_required(bin_dir):
+    res = subprocess.run([bin_dir / "loadgen"], capture_output=True, text=True)
+    assert res.returncode == 2
+    assert "--port is required" in res.stderr

@@ -1,0 +1,140 @@
+"""Both servers under the server contract, with real clients on loopback."""
+
+import collections
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import GREETING, SERVERS, Server, assert_all_gone, build
+
+CLIENTS = 64
+
+
+def connect_greeted(port: int, n: int) -> list[socket.socket]:
+    """n clients, each of which has read the whole greeting line."""
+    clients = []
+    for _ in range(n):
+        sock = socket.create_connection(("127.0.0.1", port), timeout=10)
+        clients.append(sock)
+    for sock in clients:
+        got = b""
+        while not got.endswith(b"\n"):
+            chunk = sock.recv(256)
+            assert chunk, f"closed after {got!r}, before the greeting"
+            got += chunk
+        assert got == GREETING
+    return clients
+
+
+def wait_for_size(path: Path, size: int, timeout: float = 10) -> None:
+    deadline = time.monotonic() + timeout
+    while path.stat().st_size < size and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert path.stat().st_size == size
+
+
+def relay_and_stop(server: Server, expect_procs: int) -> None:
+    """64 clients each send a different byte value, a different number of
+    times; the server's stdout must hold exactly those bytes (in whatever
+    interleaving) and its summary must count them; SIGTERM ends it all."""
+    clients = connect_greeted(server.port, CLIENTS)
+    tree = server.tree()
+    assert len(tree) == expect_procs
+    sent = collections.Counter()
+    for i, sock in enumerate(clients):
+        value, count = 0x21 + i, 5000 + 997 * i
+        for start in range(0, count, 3000):
+            sock.sendall(bytes([value]) * min(3000, count - start))
+        sent[value] = count
+    for sock in clients:
+        sock.close()
+    total = sum(sent.values())
+    wait_for_size(server.stdout_path, total)
+    assert collections.Counter(server.stdout_path.read_bytes()) == sent
+
+    assert server.stop(timeout=5) == 0
+    summary = server.summary()
+    assert summary["accepted"] == CLIENTS
+    assert summary["refused"] == 0
+    assert summary["bytes_received"] == total
+    assert_all_gone(tree)
+
+
+@pytest.mark.parametrize("name", SERVERS)
+def test_relays_every_byte_of_64_clients(name, bin_dir, start_server):
+    server = start_server(bin_dir / name)
+    relay_and_stop(server, CLIENTS + 1 if name == "papayachat" else 1)
+
+
+def test_papayachat_is_clean_under_asan_and_ubsan(tmp_path, start_server):
+    build(tmp_path, "servers/papayachat", sanitize=True)
+    server = start_server(tmp_path / "papayachat")
+    relay_and_stop(server, CLIENTS + 1)
+    stderr = server.stderr_path.read_text()
+    assert "Sanitizer" not in stderr and "runtime error" not in stderr, stderr
+
+
+@pytest.mark.parametrize("name", SERVERS)
+def test_sigterm_with_busy_clients_reaps_everything(name, bin_dir, start_server):
+    server = start_server(bin_dir / name)
+    clients = connect_greeted(server.port, CLIENTS)
+    for sock in clients[::2]:
+        sock.sendall(b"x" * 10000)
+    tree = server.tree()
+    started = time.monotonic()
+    assert server.stop(timeout=5) == 0
+    assert time.monotonic() - started < 5
+    assert_all_gone(tree)
+    for sock in clients:
+        sock.settimeout(5)
+        assert sock.recv(16) == b""  # the server closed it
+        sock.close()
+    assert server.summary()["accepted"] == CLIENTS
+
+
+@pytest.mark.parametrize("name", SERVERS)
+def test_max_clients_refuses_beyond_the_limit(name, bin_dir, start_server):
+    server = start_server(bin_dir / name, "--max-clients", "2")
+    kept = connect_greeted(server.port, 2)
+    extra = socket.create_connection(("127.0.0.1", server.port), timeout=5)
+    assert extra.recv(64) == b""  # closed without a greeting
+    extra.close()
+    for sock in kept:
+        sock.close()
+    assert server.stop() == 0
+    summary = server.summary()
+    assert (summary["accepted"], summary["refused"]) == (2, 1)
+
+
+@pytest.mark.parametrize("name", SERVERS)
+def test_port_in_use_is_a_clear_error(name, bin_dir):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        res = subprocess.run([bin_dir / name, "--port", str(port)],
+                             capture_output=True, text=True, timeout=10)
+    assert res.returncode == 1
+    assert f"cannot listen on 127.0.0.1:{port}" in res.stderr
+    assert "in use" in res.stderr
+
+
+@pytest.mark.parametrize("name", SERVERS)
+@pytest.mark.parametrize("args", [["--bogus"], ["--port", "http"],
+                                  ["--max-clients", "0"], ["extra"]])
+def test_bad_arguments_exit_2(name, args, bin_dir):
+    res = subprocess.run([bin_dir / name, *args], capture_output=True,
+                         text=True, timeout=10)
+    assert res.returncode == 2
+    assert res.stderr.strip()
+
+
+@pytest.mark.parametrize("name", SERVERS)
+def test_help(name, bin_dir):
+    res = subprocess.run([bin_dir / name, "--help"], capture_output=True,
+                         text=True, timeout=10)
+    assert res.returncode == 0
+    assert "--ready-file" in res.stdout
