@@ -1,0 +1,156 @@
+"""Benchmark of the measurement tools themselves (prints figures; not a test).
+
+1. loadgen's own CPU use and write rate at 64 and 1024 clients x 1 Mbps,
+   loadgen pinned to one CPU and the receiving server to another. For scale:
+   tcpkali, pinned the same way on this machine, used 38 % of its core at
+   64 x 1 Mbps and all of it at 1024 x 1 Mbps.
+2. Each server holding 1024 concurrent clients (papayachat: 1025 processes)
+   and shutting down cleanly on SIGTERM.
+
+Usage: python benchmarks/bench_tools.py [--bin build/bin] [--duration 10]
+"""
+
+import argparse
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import psutil
+
+REPO = Path(__file__).resolve().parents[1]
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def wait_for(path: Path, proc: subprocess.Popen, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while not path.exists():
+        if proc.poll() is not None:
+            sys.exit(f"{proc.args[0]} exited {proc.returncode} before {path.name}")
+        if time.monotonic() > deadline:
+            sys.exit(f"{path.name} not written within {timeout} s")
+        time.sleep(0.01)
+
+
+def start_server(bin_dir: Path, name: str, work: Path, cpus: str | None):
+    ready = work / f"{name}.port"
+    ready.unlink(missing_ok=True)
+    cmd = [str(bin_dir / "rusage"), "--out", str(work / f"{name}.rusage.json"),
+           "--", str(bin_dir / name), "--port", "0", "--ready-file", str(ready),
+           "--max-clients", "2048"]
+    if cpus:
+        cmd = ["taskset", "-c", cpus, *cmd]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL,
+                            stderr=open(work / f"{name}.err", "w"))
+    wait_for(ready, proc, 10)
+    return proc, int(ready.read_text())
+
+
+def cpu_seconds(pid: int) -> float:
+    """utime + stime of a live process, from /proc (clock ticks)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICKS
+
+
+def loadgen_cpu(bin_dir: Path, work: Path, clients: int, duration: float) -> dict:
+    """loadgen on CPU 0, the goroutines server on CPU 1, for duration s."""
+    server, port = start_server(bin_dir, "goroutines", work, "1")
+    ready, stats, rusage = (work / f"lg{clients}.{s}" for s in
+                            ("ready", "stats.json", "rusage.json"))
+    proc = subprocess.Popen(
+        ["taskset", "-c", "0", str(bin_dir / "rusage"), "--out", str(rusage), "--",
+         str(bin_dir / "loadgen"), "--port", str(port), "--connections",
+         str(clients), "--rate", "1Mbps", "--duration", str(duration),
+         "--ready-file", str(ready), "--out", str(stats)])
+    try:
+        wait_for(ready, proc, 60)
+        loadgen = psutil.Process(proc.pid).children()[0]
+        before = cpu_seconds(loadgen.pid)
+        if proc.wait(timeout=duration + 60) != 0:
+            sys.exit(f"loadgen failed at {clients} clients")
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=30)
+    s = json.loads(stats.read_text())
+    r = json.loads(rusage.read_text())
+    used = r["utime_s"] + r["stime_s"] - before
+    return {
+        "clients": clients,
+        "cpu_pct_of_core": 100 * used / s["load_s"],
+        "system_share_pct": 100 * r["stime_s"] / (r["utime_s"] + r["stime_s"]),
+        "writes_per_s_per_conn": s["totals"]["writes_per_s"] / clients,
+        "bytes_per_write": s["totals"]["bytes"] / max(1, s["totals"]["writes"]),
+        "achieved_min_pct": 100 * s["achieved_ratio"]["min"],
+        "achieved_mean_pct": 100 * s["achieved_ratio"]["mean"],
+        "stalls": s["totals"]["stalls"],
+    }
+
+
+def hold_clients(bin_dir: Path, work: Path, name: str, clients: int) -> dict:
+    """The server holds clients at a light load; then SIGTERM must end its
+    whole process tree with exit status 0."""
+    server, port = start_server(bin_dir, name, work, None)
+    ready = work / f"hold-{name}.ready"
+    lg = subprocess.Popen(
+        [str(bin_dir / "loadgen"), "--port", str(port), "--connections",
+         str(clients), "--rate", "10kbps", "--ready-file", str(ready),
+         "--out", str(work / f"hold-{name}.json")],
+        stderr=subprocess.DEVNULL)  # it reports the closing as an error
+    wait_for(ready, lg, 60)
+    time.sleep(1)
+    tree = psutil.Process(server.pid).children(recursive=True)
+    started = time.monotonic()
+    server.send_signal(signal.SIGTERM)
+    status = server.wait(timeout=30)
+    shutdown_s = time.monotonic() - started
+    lg.wait(timeout=10)
+    time.sleep(0.2)
+    left = [p for p in tree if p.is_running()]
+    summary = json.loads((work / f"{name}.err").read_text().splitlines()[-1])
+    r = json.loads((work / f"{name}.rusage.json").read_text())
+    return {
+        "server": name,
+        "processes_while_holding": len(tree),  # rusage's child and its tree
+        "accepted": summary["accepted"],
+        "exit_status": status,
+        "shutdown_s": shutdown_s,
+        "processes_left": len(left),
+        "server_cpu_s": r["utime_s"] + r["stime_s"],
+    }
+
+
+def table(rows: list[dict]) -> str:
+    keys = list(rows[0])
+    cells = [[f"{r[k]:.2f}" if isinstance(r[k], float) else str(r[k]) for k in keys]
+             for r in rows]
+    widths = [max(len(k), *(len(c[i]) for c in cells)) for i, k in enumerate(keys)]
+    lines = ["  ".join(k.rjust(w) for k, w in zip(keys, widths))]
+    lines += ["  ".join(c.rjust(w) for c, w in zip(row, widths)) for row in cells]
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--bin", type=Path, default=REPO / "build" / "bin")
+    parser.add_argument("--duration", type=float, default=10,
+                        help="seconds of load per loadgen run (default 10)")
+    args = parser.parse_args()
+    if os.cpu_count() < 2:
+        sys.exit("needs 2 CPUs: one for loadgen, one for the server")
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        print(f"loadgen at 1 Mbps per client, {args.duration:g} s, pinned to "
+              "CPU 0 (server on CPU 1); tcpkali here: 38 % at 64, 100 % at 1024")
+        print(table([loadgen_cpu(args.bin, work, n, args.duration)
+                     for n in (64, 1024)]))
+        print("\nservers holding 1024 clients, then SIGTERM")
+        print(table([hold_clients(args.bin, work, name, 1024)
+                     for name in ("papayachat", "goroutines")]))
+
+
+if __name__ == "__main__":
+    main()
