@@ -15,7 +15,7 @@ CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer \
 LDFLAGS += -fsanitize=address,undefined
 endif
 
-ALL_SRCS := $(SRCS) $(COMMON)errors.c $(COMMON)parse.c $(COMMON)files.c
+ALL_SRCS := $(SRCS) $(COMMON)errors.c $(COMMON)parse.c $(COMMON)files.c $(COMMON)json.c
 
 $(BIN)/$(PROG): $(ALL_SRCS) $(wildcard *.h) $(COMMON)papaya.h
 	mkdir -p $(BIN)

@@ -4,6 +4,7 @@
 #define PAPAYA_H
 
 #include <stddef.h>
+#include <stdio.h>
 #include <stdint.h>
 
 /* Program name used as the prefix of every message; set by main(). */
@@ -35,6 +36,10 @@ void write_file_atomic(const char *path, const char *data, size_t len);
 
 /* Write all of buf to fd, retrying short writes and EINTR; -1 on error. */
 int write_all(int fd, const void *buf, size_t len);
+
+/* Write text as a JSON string (quoted, escaped); bytes that are not valid
+ * UTF-8 become U+FFFD so that the file stays valid JSON. */
+void json_string(FILE *out, const char *text);
 
 /* Seconds on CLOCK_MONOTONIC. */
 double monotonic_s(void);

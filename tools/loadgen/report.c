@@ -30,21 +30,6 @@ static void summary(FILE *f, const char *name, double *v, unsigned n)
             sum / n);
 }
 
-static void json_string(FILE *f, const char *s)
-{
-    fputc('"', f);
-    for (; *s != '\0'; s++) {
-        unsigned char ch = (unsigned char)*s;
-        if (ch == '"' || ch == '\\')
-            fprintf(f, "\\%c", ch);
-        else if (ch < 0x20)
-            fprintf(f, "\\u%04x", ch);
-        else
-            fputc(ch, f);
-    }
-    fputc('"', f);
-}
-
 static void write_stats(FILE *f, const struct config *cfg,
                         const struct conn *conns, const struct run *run)
 {
