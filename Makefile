@@ -17,15 +17,16 @@ $(VENV)/.installed: requirements.txt
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements.txt
 	touch $@
 
-build: setup $(PROGRAMS)
+# Without setup, so that a conda environment (environment.yml) can build too.
+build: $(PROGRAMS)
 
 $(PROGRAMS):
 	$(MAKE) --no-print-directory -C $@ BIN=$(BIN)
 
-test: build
+test: setup build
 	$(VENV)/bin/python -m pytest tests
 
-bench: build
+bench: setup build
 	$(VENV)/bin/python benchmarks/bench_tools.py --bin $(BIN)
 
 run: bench

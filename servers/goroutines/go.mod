@@ -1,0 +1,3 @@
+module papaya-bench/goroutines
+
+go 1.22
