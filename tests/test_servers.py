@@ -90,7 +90,10 @@ def test_sigterm_with_busy_clients_reaps_everything(name, bin_dir, start_server)
     assert_all_gone(tree)
     for sock in clients:
         sock.settimeout(5)
-        assert sock.recv(16) == b""  # the server closed it
+        try:
+            assert sock.recv(16) == b""  # the server closed it
+        except ConnectionResetError:
+            pass  # closed with unread data in its buffer: also closed
         sock.close()
     assert server.summary()["accepted"] == CLIENTS
 
