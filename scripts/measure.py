@@ -1,0 +1,305 @@
+"""Measure one cell: one server, one number of vCPUs and clients, one
+repetition. The life of a cell (see ../shared/METHOD.md):
+
+1. start the server under the rusage wrapper, pinned to its CPUs, and wait
+   until it listens;
+2. start loadgen on the other CPUs and wait until every client is greeted;
+3. warm up, then record the window: top (one frame more than asked, the
+   first of which is not a measurement) plus the server's per-thread
+   counters and per-CPU /proc/stat at the window's start and end;
+4. stop the load, stop the server, keep its rusage totals.
+
+The raw files are written to OUT.partial and renamed to OUT only once the
+cell is complete and valid, so a failed cell leaves no output behind.
+"""
+
+import argparse
+import datetime
+import hashlib
+import json
+import os
+import platform
+import shlex
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from scripts import procfs
+from scripts.cpus import CpuPlan, CpuPlanError, plan_cpus
+
+# After the load stops, time for the server to read what is still in its
+# sockets before it is told to stop.
+DRAIN_S = 0.3
+
+
+class CellError(RuntimeError):
+    """The cell could not be measured, or its data would not be valid."""
+
+
+def now_utc() -> str:
+    return datetime.datetime.now(datetime.timezone.utc).isoformat()
+
+
+def wait_for_file(path: Path, proc: subprocess.Popen, what: str, timeout: float) -> str:
+    deadline = time.monotonic() + timeout
+    while not path.exists():
+        if proc.poll() is not None:
+            raise CellError(f"{what} exited with status {proc.returncode} "
+                            f"before it was ready")
+        if time.monotonic() > deadline:
+            raise CellError(f"{what} was not ready within {timeout:g} s")
+        time.sleep(0.01)
+    return path.read_text()
+
+
+def stop(proc: subprocess.Popen | None, timeout: float = 10) -> int | None:
+    """SIGTERM, then SIGKILL to the whole process group if it lingers."""
+    if proc is None or proc.poll() is not None:
+        return None if proc is None else proc.returncode
+    proc.send_signal(signal.SIGTERM)
+    try:
+        return proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+        raise CellError(f"{proc.args[0]} ignored SIGTERM for {timeout:g} s")
+
+
+def kill_group(proc: subprocess.Popen | None) -> None:
+    if proc is None:
+        return
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    proc.wait()
+
+
+def pinned(cpus: tuple[int, ...]):
+    return lambda: os.sched_setaffinity(0, cpus)
+
+
+def sample(server_pid: int, loadgen_pid: int) -> dict:
+    return {
+        "monotonic_s": time.monotonic(),
+        "utc": now_utc(),
+        "server": procfs.sample_tree(server_pid),
+        "loadgen": procfs.sample_tree(loadgen_pid),
+        "cpu_stat": procfs.read_cpu_stat(),
+    }
+
+
+def first_line(cmd: list[str]) -> str:
+    try:
+        res = subprocess.run(cmd, capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return f"unavailable: {exc}"
+    return (res.stdout or res.stderr).strip().splitlines()[0] if (res.stdout or res.stderr) else ""
+
+
+def sha256(path: str) -> str | None:
+    try:
+        return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    except OSError:
+        return None
+
+
+def cpu_model() -> str:
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            return line.split(":", 1)[1].strip()
+    return platform.processor()
+
+
+class Cell:
+    def __init__(self, args: argparse.Namespace):
+        self.args = args
+        self.name = (f"{args.server} vcpus={args.vcpus} clients={args.clients} "
+                     f"repetition={args.repetition}")
+        self.plan: CpuPlan = plan_cpus(args.vcpus, os.sched_getaffinity(0),
+                                       args.allow_shared_cpus)
+        self.out = Path(args.out)
+        self.work = Path(str(self.out) + ".partial")
+        self.server: subprocess.Popen | None = None
+        self.loadgen: subprocess.Popen | None = None
+
+    def run(self) -> None:
+        shutil.rmtree(self.work, ignore_errors=True)
+        self.work.mkdir(parents=True)
+        try:
+            meta = self.measure()
+            (self.work / "meta.json").write_text(json.dumps(meta, indent=1) + "\n")
+            if self.out.exists():
+                shutil.rmtree(self.out)
+            self.work.rename(self.out)
+        except BaseException:
+            kill_group(self.loadgen)
+            kill_group(self.server)
+            shutil.rmtree(self.work, ignore_errors=True)
+            raise
+
+    def start_server(self) -> int:
+        a, w = self.args, self.work
+        cmd = [a.rusage, "--out", str(w / "rusage.json"), "--",
+               *shlex.split(a.server_cmd), "--port", "0",
+               "--ready-file", str(w / "server.port"),
+               "--max-clients", str(a.clients + 16)]
+        with open(w / "server.err", "wb") as err:
+            self.server = subprocess.Popen(
+                cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                stderr=err, start_new_session=True,
+                preexec_fn=pinned(self.plan.server))
+        return int(wait_for_file(w / "server.port", self.server, "the server", 30))
+
+    def start_loadgen(self, port: int) -> None:
+        a, w = self.args, self.work
+        cmd = [a.loadgen, "--port", str(port), "--connections", str(a.clients),
+               "--rate", a.rate, "--message", a.message,
+               "--write-interval", a.write_interval,
+               "--ready-file", str(w / "loadgen.ready"),
+               "--out", str(w / "loadgen.json")]
+        with open(w / "loadgen.err", "wb") as err:
+            self.loadgen = subprocess.Popen(
+                cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                stderr=err, start_new_session=True)
+        try:
+            wait_for_file(w / "loadgen.ready", self.loadgen, "loadgen", 60)
+        except CellError as exc:
+            raise CellError(f"{exc}: {self.tail('loadgen.err')}") from None
+
+    def run_top(self) -> None:
+        a = self.args
+        frames = a.top_frames + 1  # frame 1's interval is undefined: dropped
+        # An empty HOME: a user's toprc must not change top's columns.
+        with tempfile.TemporaryDirectory() as home, \
+                open(self.work / "top.txt", "wb") as out:
+            env = dict(os.environ, HOME=home, XDG_CONFIG_HOME=home, LC_ALL="C")
+            res = subprocess.run(
+                ["top", "-b", "-n", str(frames), "-d", str(a.top_delay), "-w", "512"],
+                stdout=out, stderr=subprocess.PIPE, env=env,
+                timeout=frames * a.top_delay + 30)
+        if res.returncode != 0:
+            raise CellError(f"top failed: {res.stderr.decode().strip()}")
+
+    def tail(self, name: str) -> str:
+        text = (self.work / name).read_text(errors="replace").strip()
+        return text.splitlines()[-1] if text else "(no message)"
+
+    def measure(self) -> dict:
+        a = self.args
+        os.sched_setaffinity(0, self.plan.aux)  # loadgen and top inherit it
+        started = now_utc()
+        port = self.start_server()
+        self.start_loadgen(port)
+        time.sleep(a.warmup)
+        server_pid = procfs.children(self.server.pid)[0]  # below rusage
+        start = sample(server_pid, self.loadgen.pid)
+        self.run_top()
+        end = sample(server_pid, self.loadgen.pid)
+        (self.work / "samples.json").write_text(json.dumps({"start": start, "end": end}))
+
+        if stop(self.loadgen) != 0:
+            raise CellError(f"loadgen failed: {self.tail('loadgen.err')}")
+        time.sleep(DRAIN_S)
+        status = stop(self.server)
+        if status != 0:
+            raise CellError(f"the server exited with status {status}: "
+                            f"{self.tail('server.err')}")
+        summary = json.loads(self.tail("server.err"))
+        self.check(summary)
+        return self.metadata(started, port, summary)
+
+    def check(self, summary: dict) -> None:
+        """A cell whose load missed its target or lost a client is invalid."""
+        a = self.args
+        stats = json.loads((self.work / "loadgen.json").read_text())
+        if summary.get("accepted") != a.clients or summary.get("refused"):
+            raise CellError(f"the server accepted {summary.get('accepted')} and "
+                            f"refused {summary.get('refused')} of {a.clients} clients")
+        low = stats["achieved_ratio"]["min"]
+        if low < 1 - a.load_tolerance:
+            raise CellError(f"the load missed its target: the slowest connection "
+                            f"got {100 * low:.1f} % of {a.rate}")
+        sent, got = stats["totals"]["bytes"], summary.get("bytes_received", 0)
+        if sent and abs(sent - got) / sent > a.load_tolerance:
+            raise CellError(f"loadgen sent {sent} bytes but the server received {got}")
+
+    def metadata(self, started: str, port: int, summary: dict) -> dict:
+        a = self.args
+        server_bin = shlex.split(a.server_cmd)[0]
+        return {
+            "server": a.server, "vcpus": a.vcpus, "clients": a.clients,
+            "repetition": a.repetition,
+            "host": socket.gethostname(),
+            "kernel": platform.release(),
+            "cpu_model": cpu_model(),
+            "host_cpus": sorted(os.sched_getaffinity(0) | set(self.plan.server)),
+            "server_cpus": list(self.plan.server),
+            "aux_cpus": list(self.plan.aux),
+            "shared_cpus": self.plan.shared,
+            "gomaxprocs": summary.get("gomaxprocs"),
+            "port": port,
+            "settings": {
+                "rate": a.rate, "message": a.message,
+                "write_interval": a.write_interval, "warmup_s": a.warmup,
+                "top_frames": a.top_frames, "top_delay_s": a.top_delay,
+                "top_first_frame": "dropped (one extra frame taken)",
+                "load_tolerance": a.load_tolerance,
+                "server_cmd": a.server_cmd,
+            },
+            "versions": {
+                "cc": first_line(["cc", "--version"]),
+                "go": first_line(["go", "version"]),
+                "top": first_line(["top", "-V"]),
+                "python": sys.version.split()[0],
+                "server_sha256": sha256(shutil.which(server_bin) or server_bin),
+                "loadgen_sha256": sha256(a.loadgen),
+                "rusage_sha256": sha256(a.rusage),
+            },
+            "started_utc": started,
+            "ended_utc": now_utc(),
+        }
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("--server", required=True, help="server name, for the record")
+    p.add_argument("--server-cmd", required=True,
+                   help="command that starts the server under the server contract")
+    p.add_argument("--rusage", required=True, help="path of the rusage wrapper")
+    p.add_argument("--loadgen", required=True, help="path of loadgen")
+    p.add_argument("--vcpus", type=int, required=True)
+    p.add_argument("--clients", type=int, required=True)
+    p.add_argument("--repetition", type=int, default=1)
+    p.add_argument("--rate", default="1Mbps")
+    p.add_argument("--message", default="message\\n")
+    p.add_argument("--write-interval", default="1100us")
+    p.add_argument("--warmup", type=float, default=2.0, help="seconds")
+    p.add_argument("--top-frames", type=int, default=10)
+    p.add_argument("--top-delay", type=float, default=1.0, help="seconds")
+    p.add_argument("--load-tolerance", type=float, default=0.02,
+                   help="largest accepted shortfall of the load, as a fraction")
+    p.add_argument("--allow-shared-cpus", action="store_true")
+    p.add_argument("--out", required=True, help="the cell's raw-data folder")
+    return p.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    try:
+        Cell(args).run()
+    except (CellError, CpuPlanError, OSError, ValueError) as exc:
+        print(f"measure: cell {args.server} vcpus={args.vcpus} clients={args.clients} "
+              f"repetition={args.repetition} failed: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,101 @@
+"""Precise per-thread counters of a process tree, read from /proc.
+
+top and /proc/PID/stat count CPU time in clock ticks (10 ms); the first
+field of /proc/PID/task/TID/schedstat is nanoseconds on CPU. Context
+switches are per thread: /proc/PID/status reports only the thread group
+leader, so every /proc/PID/task/TID/status is read.
+"""
+
+import os
+from pathlib import Path
+
+TICKS_PER_S = os.sysconf("SC_CLK_TCK")
+
+
+def children(pid: int) -> list[int]:
+    """Direct children of pid, from every thread's children list."""
+    kids = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            kids += [int(k) for k in (task / "children").read_text().split()]
+        except FileNotFoundError:
+            continue  # the thread exited
+    return kids
+
+
+def tree(root: int) -> list[int]:
+    """root and all its descendants, parents first."""
+    order, todo = [], [root]
+    while todo:
+        pid = todo.pop(0)
+        order.append(pid)
+        try:
+            todo += children(pid)
+        except FileNotFoundError:
+            continue  # it exited while we looked
+    return order
+
+
+def _status_fields(text: str) -> dict[str, str]:
+    fields = {}
+    for line in text.splitlines():
+        key, _, value = line.partition(":")
+        fields[key] = value.strip()
+    return fields
+
+
+def read_thread(pid: int, tid: int) -> dict:
+    """One thread's counters; raises FileNotFoundError if it is gone."""
+    base = Path(f"/proc/{pid}/task/{tid}")
+    stat = (base / "stat").read_text()
+    comm = stat[stat.index("(") + 1:stat.rindex(")")]
+    fields = stat[stat.rindex(")") + 2:].split()
+    on_cpu_ns, wait_ns, slices = (int(v) for v in (base / "schedstat").read_text().split())
+    status = _status_fields((base / "status").read_text())
+    return {
+        "pid": pid,
+        "tid": tid,
+        "comm": comm,
+        "ppid": int(fields[1]),
+        "utime_s": int(fields[11]) / TICKS_PER_S,
+        "stime_s": int(fields[12]) / TICKS_PER_S,
+        "processor": int(fields[36]),
+        "schedstat_ns": on_cpu_ns,
+        "runqueue_wait_ns": wait_ns,
+        "timeslices": slices,
+        "nvcsw": int(status["voluntary_ctxt_switches"]),
+        "nivcsw": int(status["nonvoluntary_ctxt_switches"]),
+        "cpus_allowed": status.get("Cpus_allowed_list", ""),
+    }
+
+
+def sample_tree(root: int) -> list[dict]:
+    """Counters of every live thread of root's process tree. Threads and
+    processes that exit while being read are left out."""
+    rows = []
+    for pid in tree(root):
+        try:
+            tids = sorted(int(t) for t in os.listdir(f"/proc/{pid}/task"))
+        except FileNotFoundError:
+            continue
+        for tid in tids:
+            try:
+                rows.append(read_thread(pid, tid))
+            except (FileNotFoundError, ProcessLookupError):
+                continue
+    return rows
+
+
+STAT_FIELDS = ("user", "nice", "system", "idle", "iowait", "irq", "softirq",
+               "steal", "guest", "guest_nice")
+
+
+def read_cpu_stat() -> dict[str, dict[str, int]]:
+    """/proc/stat's cpu lines, in clock ticks: {"cpu": {...}, "cpu0": {...}}."""
+    cpus = {}
+    for line in Path("/proc/stat").read_text().splitlines():
+        if not line.startswith("cpu"):
+            continue
+        name, *values = line.split()
+        cpus[name] = dict(zip(STAT_FIELDS, (int(v) for v in values)))
+    return cpus
