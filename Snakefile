@@ -1,0 +1,17 @@
+# papaya-bench: the CPU cost of a server's concurrency model.
+# Run: snakemake --cores 1 [--config vcpus=4 ...]; keys in config/config.yaml.
+
+
+configfile: "config/config.yaml"
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/build.smk"
+include: "workflow/rules/measure.smk"
+include: "workflow/rules/dataset.smk"
+
+
+rule all:
+    input:
+        DATASET,
+    default_target: True

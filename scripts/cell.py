@@ -1,0 +1,186 @@
+"""Turn one cell's raw files into tables: top frames, top process rows,
+and one summary row with the window's CPU time from three sources (top,
+schedstat, utime+stime), context switches, the load and validity flags.
+
+Usage: python -m scripts.cell RAW_DIR OUT_DIR  (writes OUT_DIR/*.parquet)
+"""
+
+import json
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+from scripts.topparse import TopParseError, parse_top
+
+KEYS = ["server", "vcpus", "clients", "repetition", "host"]
+# Above these, a cell is flagged: the hypervisor took time from the server's
+# CPUs, or the load generator's CPUs were saturated.
+STEAL_FLAG_PCT = 2.0
+AUX_BUSY_FLAG_PCT = 90.0
+
+
+class CellDataError(ValueError):
+    """A raw cell folder is incomplete or inconsistent."""
+
+
+def read_json(path: Path) -> dict:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError) as exc:
+        raise CellDataError(f"{path}: {exc}") from None
+
+
+def thread_deltas(start: list[dict], end: list[dict]) -> pd.DataFrame:
+    """Per-thread counter increments over the window. A thread born in the
+    window counts from zero; one that died in it is lost here (only
+    getrusage keeps exited threads), so their number is reported."""
+    before = {(t["pid"], t["tid"]): t for t in start}
+    rows = []
+    for t in end:
+        b = before.get((t["pid"], t["tid"]), {})
+        rows.append({
+            "pid": t["pid"], "tid": t["tid"],
+            **{k: t[k] - b.get(k, 0) for k in
+               ("schedstat_ns", "utime_s", "stime_s", "nvcsw", "nivcsw")},
+        })
+    return pd.DataFrame(rows, columns=["pid", "tid", "schedstat_ns", "utime_s",
+                                       "stime_s", "nvcsw", "nivcsw"])
+
+
+def cpu_stat_pct(start: dict, end: dict, cpus: list[int]) -> dict[str, float]:
+    """Per-field share of the given CPUs' time over the window, in %."""
+    fields = start["cpu0"].keys()
+    delta = {f: sum(end[f"cpu{c}"][f] - start[f"cpu{c}"][f] for c in cpus)
+             for f in fields}
+    total = sum(delta[f] for f in fields if f not in ("guest", "guest_nice"))
+    return {f: 100 * delta[f] / total if total else 0.0 for f in fields}
+
+
+def top_tables(raw: Path, meta: dict, pids: dict[str, set[int]]):
+    """top's frames without the first one (its interval is undefined), and
+    the rows of the server's and loadgen's processes."""
+    top = parse_top(raw / "top.txt")
+    frames = top.frames[top.frames["frame"] > 1].copy()
+    frames["frame"] -= 1
+    procs = top.procs[top.procs["frame"] > 1].copy()
+    procs["frame"] -= 1
+    procs["role"] = "other"
+    for role, ids in pids.items():
+        procs.loc[procs["pid"].isin(ids), "role"] = role
+    procs = procs[procs["role"] != "other"].reset_index(drop=True)
+    expected = meta["settings"]["top_frames"]
+    if len(frames) != expected:
+        raise CellDataError(f"{raw / 'top.txt'}: {len(frames) + 1} frames, "
+                            f"expected {expected + 1}")
+    # A frame without a server row is 0 %, not missing: skipping such frames
+    # would bias low-load means upward.
+    for role in ("server", "loadgen"):
+        per_frame = procs[procs["role"] == role].groupby("frame")["cpu_pct"]
+        frames[f"{role}_cpu_pct"] = frames["frame"].map(per_frame.sum()).fillna(0.0)
+        frames[f"{role}_rows"] = frames["frame"].map(per_frame.size()).fillna(0).astype("int64")
+    frames["server_machine_pct"] = frames["server_cpu_pct"] / meta["vcpus"]
+    return frames.reset_index(drop=True), procs
+
+
+def parse_cell(raw: Path) -> dict[str, pd.DataFrame]:
+    raw = Path(raw)
+    meta = read_json(raw / "meta.json")
+    samples = read_json(raw / "samples.json")
+    rusage = read_json(raw / "rusage.json")
+    stats = read_json(raw / "loadgen.json")
+    summary = json.loads((raw / "server.err").read_text().strip().splitlines()[-1])
+    start, end = samples["start"], samples["end"]
+    pids = {role: {t["pid"] for s in (start, end) for t in s[role]}
+            for role in ("server", "loadgen")}
+    frames, procs = top_tables(raw, meta, pids)
+
+    window_s = end["monotonic_s"] - start["monotonic_s"]
+    top_window_s = meta["settings"]["top_frames"] * meta["settings"]["top_delay_s"]
+    server = thread_deltas(start["server"], end["server"])
+    loadgen = thread_deltas(start["loadgen"], end["loadgen"])
+    per_s = 1 / window_s
+    server_cpus, aux_cpus = meta["server_cpus"], meta["aux_cpus"]
+    on_server = cpu_stat_pct(start["cpu_stat"], end["cpu_stat"], server_cpus)
+    on_aux = cpu_stat_pct(start["cpu_stat"], end["cpu_stat"], aux_cpus)
+    pct = {
+        "top": frames["server_cpu_pct"].mean(),
+        "schedstat": 100 * server["schedstat_ns"].sum() / 1e9 * per_s,
+        "ticks": 100 * (server["utime_s"].sum() + server["stime_s"].sum()) * per_s,
+    }
+    row = {
+        **{k: meta[k] for k in KEYS},
+        "started_utc": meta["started_utc"],
+        "window_s": window_s,
+        "top_window_s": top_window_s,
+        # CPU time over the top window, from each source, in CPU-seconds.
+        **{f"server_cpu_s_{src}": p / 100 * top_window_s for src, p in pct.items()},
+        **{f"server_cpu_pct_{src}": p for src, p in pct.items()},
+        "server_machine_pct": pct["schedstat"] / meta["vcpus"],
+        "server_user_s": server["utime_s"].sum() * per_s * top_window_s,
+        "server_system_s": server["stime_s"].sum() * per_s * top_window_s,
+        "server_nvcsw_per_s": server["nvcsw"].sum() * per_s,
+        "server_nivcsw_per_s": server["nivcsw"].sum() * per_s,
+        "server_processes": len({t["pid"] for t in end["server"]}),
+        "server_threads": len(end["server"]),
+        "server_threads_exited": len({(t["pid"], t["tid"]) for t in start["server"]}
+                                     - {(t["pid"], t["tid"]) for t in end["server"]}),
+        "cpu_top_mean_pct": frames["server_cpu_pct"].mean(),
+        "cpu_top_frames_zero": int((frames["server_cpu_pct"] == 0).sum()),
+        "rusage_utime_s": rusage["utime_s"],
+        "rusage_stime_s": rusage["stime_s"],
+        "rusage_nvcsw": rusage["nvcsw"],
+        "rusage_nivcsw": rusage["nivcsw"],
+        "rusage_maxrss_kib": rusage["maxrss_kib"],
+        "rusage_wall_s": rusage["wall_s"],
+        "bytes_received": summary["bytes_received"],
+        "bytes_sent": stats["totals"]["bytes"],
+        "target_bytes_per_s": stats["target_bytes_per_s"],
+        "achieved_ratio_min": stats["achieved_ratio"]["min"],
+        "achieved_ratio_mean": stats["achieved_ratio"]["mean"],
+        "achieved_ratio_max": stats["achieved_ratio"]["max"],
+        "loadgen_writes_per_s": stats["totals"]["writes_per_s"],
+        "loadgen_stalls": stats["totals"]["stalls"],
+        "loadgen_cpu_pct": 100 * loadgen["schedstat_ns"].sum() / 1e9 * per_s,
+        **{f"server_cpus_{f}_pct": on_server[f] for f in
+           ("user", "system", "softirq", "irq", "steal", "idle")},
+        "aux_cpus_busy_pct": 100 - on_aux["idle"] - on_aux["iowait"],
+        "aux_cpus_steal_pct": on_aux["steal"],
+        "gomaxprocs": meta.get("gomaxprocs"),
+        "server_cpus": ",".join(map(str, server_cpus)),
+        "shared_cpus": meta["shared_cpus"],
+        "flag_steal": on_server["steal"] > STEAL_FLAG_PCT,
+        "flag_aux_busy": 100 - on_aux["idle"] - on_aux["iowait"] > AUX_BUSY_FLAG_PCT,
+    }
+    row["flagged"] = row["shared_cpus"] or row["flag_steal"] or row["flag_aux_busy"]
+    keys = {k: meta[k] for k in KEYS}
+    return {
+        "top_frames": frames.assign(**keys)[KEYS + list(frames.columns)],
+        "top_procs": procs.assign(**keys)[KEYS + list(procs.columns)],
+        "cells": pd.DataFrame([row]).astype({"gomaxprocs": "Int64"}),
+    }
+
+
+def write_tables(tables: dict[str, pd.DataFrame], out: Path) -> None:
+    """Each table to OUT/NAME.parquet, each written whole or not at all."""
+    out.mkdir(parents=True, exist_ok=True)
+    for name, df in tables.items():
+        tmp = out / f".{name}.parquet.tmp"
+        df.to_parquet(tmp, index=False)
+        tmp.rename(out / f"{name}.parquet")
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) != 2:
+        print(__doc__, file=sys.stderr)
+        return 2
+    try:
+        write_tables(parse_cell(Path(argv[0])), Path(argv[1]))
+    except (CellDataError, TopParseError) as exc:
+        print(f"cell: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,84 @@
+# Configuration: validation, the matrix of cells, and the paths they use.
+# Every check here runs before any job, so a bad value stops the run at once.
+import os
+from glob import glob
+import sys
+
+import yaml
+
+from snakemake.exceptions import WorkflowError
+from snakemake.utils import validate
+
+sys.path.insert(0, workflow.basedir)
+from scripts.cpus import CpuPlanError, plan_cpus
+
+
+def typed_items(value):
+    """--config clients=[1,8] arrives as ['1', '8']: read each item as YAML,
+    as Snakemake already does for a single value."""
+    if isinstance(value, list):
+        return [yaml.safe_load(v) if isinstance(v, str) else v for v in value]
+    return value
+
+
+for key in ("vcpus", "clients"):
+    config[key] = typed_items(config[key])
+validate(config, "../schemas/config.schema.yaml")
+
+
+def as_list(value):
+    return sorted(set(value if isinstance(value, list) else [value]))
+
+
+SERVERS = as_list(config["servers"])
+VCPUS = as_list(config["vcpus"])
+CLIENTS = as_list(config["clients"])
+REPETITIONS = list(range(1, config["repetitions"] + 1))
+
+unknown = [s for s in SERVERS if s not in config["server_defs"]]
+if unknown:
+    raise WorkflowError(
+        f"config key servers: unknown server(s) {', '.join(unknown)}; "
+        f"declared in server_defs: {', '.join(config['server_defs'])}"
+    )
+for v in VCPUS:
+    try:
+        plan_cpus(v, os.sched_getaffinity(0), config["allow_shared_cpus"])
+    except CpuPlanError as exc:
+        raise WorkflowError(f"config key vcpus: {exc}")
+
+# The Python and tools of the environment Snakemake runs in (the venv's
+# bin holds the Go toolchain), whether or not it was activated.
+PYTHON = sys.executable
+ENV_PATH = f"{os.path.dirname(sys.executable)}:{os.environ.get('PATH', '')}"
+
+BIN = "results/bin"
+CELL = "{server}/vcpus{vcpus}/clients{clients}/rep{repetition}"
+RAW = f"results/raw/{CELL}"
+PARSED = f"results/parsed/{CELL}"
+TABLES = ["top_frames", "top_procs", "cells"]
+DATASET = expand("results/dataset/{table}.parquet", table=TABLES)
+
+
+def cells(pattern):
+    return expand(
+        pattern,
+        server=SERVERS,
+        vcpus=VCPUS,
+        clients=CLIENTS,
+        repetition=REPETITIONS,
+    )
+
+
+# A measurement takes the whole of this resource and every other job a unit
+# of it, so nothing else of the workflow runs on the host during a
+# measurement, whatever --cores says.
+HOST = 1000
+workflow.global_resources.setdefault("host", HOST)
+
+
+wildcard_constraints:
+    server="[A-Za-z0-9_.-]+",
+    vcpus=r"\d+",
+    clients=r"\d+",
+    repetition=r"\d+",

@@ -1,0 +1,48 @@
+# One job per cell: the server under load, recorded by top, /proc and
+# getrusage. Changing a load or top setting reruns the cells it affects
+# (Snakemake's params trigger); a rebuilt server reruns its own cells.
+
+
+def measure_inputs(wildcards):
+    inputs = {"rusage": f"{BIN}/rusage", "loadgen": f"{BIN}/loadgen"}
+    if server_def(wildcards).get("build"):
+        inputs["server"] = f"{BIN}/{wildcards.server}.built"
+    else:
+        inputs["server"] = server_sources(wildcards)
+    return inputs
+
+
+rule measure:
+    input:
+        unpack(measure_inputs),
+    output:
+        directory(RAW),
+    params:
+        python=PYTHON,
+        path=ENV_PATH,
+        command=lambda w: server_def(w)["command"].format(bin=os.path.abspath(BIN)),
+        rate=config["rate"],
+        message=config["message"],
+        write_interval=config["write_interval"],
+        warmup=config["warmup"],
+        top_frames=config["top_frames"],
+        top_delay=config["top_delay"],
+        load_tolerance=config["load_tolerance"],
+        shared="--allow-shared-cpus" if config["allow_shared_cpus"] else "",
+    resources:
+        host=HOST,
+    log:
+        f"results/logs/measure/{CELL}.log",
+    message:
+        "Measuring {wildcards.server}: {wildcards.vcpus} vCPUs, "
+        "{wildcards.clients} clients, repetition {wildcards.repetition}"
+    shell:
+        "PATH={params.path:q} {params.python} -m scripts.measure"
+        " --server {wildcards.server} --server-cmd {params.command:q}"
+        " --rusage {input.rusage} --loadgen {input.loadgen}"
+        " --vcpus {wildcards.vcpus} --clients {wildcards.clients}"
+        " --repetition {wildcards.repetition} --rate {params.rate:q}"
+        " --message {params.message:q} --write-interval {params.write_interval:q}"
+        " --warmup {params.warmup} --top-frames {params.top_frames}"
+        " --top-delay {params.top_delay} --load-tolerance {params.load_tolerance}"
+        " {params.shared} --out {output} 2>&1 | tee {log}"
