@@ -1,0 +1,133 @@
+"""The Snakemake workflow, run for real on a tiny matrix in a copy of the
+repo: the dataset it yields, what a change reruns, and bad config values."""
+
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from conftest import REPO
+
+SNAKEMAKE = [sys.executable, "-m", "snakemake"]
+TINY = ["servers=[papayachat,goroutines]", "vcpus=1", "clients=[1,8]",
+        "repetitions=1", "top_frames=3", "warmup=0.5"]
+
+
+def copy_repo(dest: Path) -> Path:
+    """The repo's tracked and new files, as a fresh clone would have them
+    (plus uncommitted edits), without results or builds."""
+    files = subprocess.run(
+        ["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"],
+        cwd=REPO, capture_output=True, check=True).stdout.decode().split("\0")
+    for name in filter(None, files):
+        src = REPO / name
+        if src.is_file():
+            (dest / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(src, dest / name)
+    return dest
+
+
+def snakemake(workdir: Path, *args: str, config=TINY, check=True):
+    res = subprocess.run([*SNAKEMAKE, "--cores", "2", *args, "--config", *config],
+                         cwd=workdir, capture_output=True, text=True, timeout=600)
+    if check and res.returncode != 0:
+        raise AssertionError(res.stdout[-3000:] + res.stderr[-3000:])
+    return res
+
+
+@pytest.fixture(scope="module")
+def measured(tmp_path_factory) -> Path:
+    """A copy of the repo with the tiny matrix measured and aggregated."""
+    work = copy_repo(tmp_path_factory.mktemp("repo"))
+    snakemake(work)
+    return work
+
+
+def test_tiny_matrix_yields_the_dataset(measured):
+    ds = measured / "results" / "dataset"
+    cells = pd.read_parquet(ds / "cells.parquet")
+    frames = pd.read_parquet(ds / "top_frames.parquet")
+    procs = pd.read_parquet(ds / "top_procs.parquet")
+    keys = ["server", "vcpus", "clients", "repetition"]
+    assert sorted(map(tuple, cells[keys].values.tolist())) == [
+        ("goroutines", 1, 1, 1), ("goroutines", 1, 8, 1),
+        ("papayachat", 1, 1, 1), ("papayachat", 1, 8, 1)]
+    assert len(frames) == 4 * 3  # the first top frame of each cell dropped
+    assert set(frames["frame"]) == {1, 2, 3}
+    assert (cells["host"] != "").all()
+    by = cells.set_index(["server", "clients"])
+    assert by.loc[("papayachat", 8), "server_processes"] == 9
+    assert by.loc[("goroutines", 8), "server_processes"] == 1
+    assert by.loc[("goroutines", 8), "gomaxprocs"] == 1  # follows affinity
+    assert (cells["achieved_ratio_min"] >= 0.98).all()
+    assert (cells["bytes_received"] == cells["bytes_sent"]).all()
+    server_rows = procs[procs["role"] == "server"]
+    assert set(server_rows["server"]) == {"papayachat", "goroutines"}
+
+
+def test_three_cpu_sources_agree(measured):
+    """top, schedstat and utime+stime over the window agree within 10 %
+    (or 0.05 CPU-s, whichever is larger) on every real cell."""
+    cells = pd.read_parquet(measured / "results/dataset/cells.parquet")
+    for _, cell in cells.iterrows():
+        ref = cell["server_cpu_s_schedstat"]
+        for src in ("top", "ticks"):
+            diff = abs(cell[f"server_cpu_s_{src}"] - ref)
+            assert diff <= max(0.10 * ref, 0.05), (cell["server"], cell["clients"], src)
+
+
+def planned(work: Path, *config: str) -> list[str]:
+    """The cells a dry run would measure, as 'server vcpus clients rep'."""
+    out = snakemake(work, "-n", config=[*TINY, *config]).stdout
+    return sorted(" ".join(m) for m in re.findall(
+        r"Measuring (\S+): (\d+) vCPUs, (\d+) clients, repetition (\d+)", out))
+
+
+def test_nothing_to_rerun_when_nothing_changed(measured):
+    assert planned(measured) == []
+
+
+def test_new_client_level_measures_only_new_cells(measured):
+    assert planned(measured, "clients=[1,4,8]") == [
+        "goroutines 1 4 1", "papayachat 1 4 1"]
+
+
+def test_new_repetition_measures_only_new_cells(measured):
+    assert planned(measured, "repetitions=2") == [
+        "goroutines 1 1 2", "goroutines 1 8 2", "papayachat 1 1 2",
+        "papayachat 1 8 2"]
+
+
+def test_editing_one_server_remeasures_only_its_cells(measured, tmp_path):
+    work = copy_repo(tmp_path)
+    shutil.copytree(measured / "results", work / "results", symlinks=True)
+    shutil.copytree(measured / ".snakemake", work / ".snakemake", symlinks=True)
+    assert planned(work) == []  # the copy is up to date
+    source = work / "servers/goroutines/server.go"
+    source.write_text(source.read_text() + "\n// edited\n")
+    assert planned(work) == ["goroutines 1 1 1", "goroutines 1 8 1"]
+
+
+@pytest.mark.parametrize("setting", ["rate=2Mbps", "top_frames=4", "warmup=1"])
+def test_changed_setting_remeasures_every_cell(measured, setting):
+    assert len(planned(measured, setting)) == 4
+
+
+@pytest.mark.parametrize("bad, named", [
+    ("vcpus=0", "vcpus"),
+    ("vcpus=64", "vcpus"),
+    ("clients=[]", "clients"),
+    ("servers=nginx", "servers"),
+    ("rate=fast", "rate"),
+])
+def test_bad_config_fails_before_any_job(bad, named, tmp_path):
+    work = copy_repo(tmp_path)
+    res = snakemake(work, config=[*TINY, bad], check=False)
+    assert res.returncode != 0
+    message = res.stdout + res.stderr
+    assert named in message
+    assert not (work / "results").exists()
