@@ -21,9 +21,6 @@ rule build_tool:
         f"{BIN}/{{tool}}",
     wildcard_constraints:
         tool="rusage|loadgen",
-    params:
-        path=ENV_PATH,
-        bin=lambda w: os.path.abspath(BIN),
     resources:
         host=1,
     log:
@@ -31,7 +28,7 @@ rule build_tool:
     message:
         "Building {wildcards.tool}"
     shell:
-        "PATH={params.path:q} make -s -C tools/{wildcards.tool} BIN={params.bin:q} > {log} 2>&1"
+        'PATH="{ENV_PATH}" make -s -C tools/{wildcards.tool} BIN="$PWD/{BIN}" > {log} 2>&1'
 
 
 rule build_server:
@@ -40,8 +37,7 @@ rule build_server:
     output:
         touch(f"{BIN}/{{server}}.built"),
     params:
-        path=ENV_PATH,
-        build=lambda w: server_def(w)["build"].format(bin=os.path.abspath(BIN)),
+        build=lambda w: server_def(w)["build"].format(bin=f'"$PWD/{BIN}"'),
     resources:
         host=1,
     log:
@@ -49,4 +45,4 @@ rule build_server:
     message:
         "Building server {wildcards.server}"
     shell:
-        "PATH={params.path:q} {params.build} > {log} 2>&1"
+        'PATH="{ENV_PATH}" {params.build} > {log} 2>&1'

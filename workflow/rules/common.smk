@@ -48,7 +48,9 @@ for v in VCPUS:
         raise WorkflowError(f"config key vcpus: {exc}")
 
 # The Python and tools of the environment Snakemake runs in (the venv's
-# bin holds the Go toolchain), whether or not it was activated.
+# bin holds the Go toolchain), whether or not it was activated. Used in
+# shell commands, not as params: moving the checkout or the venv must not
+# rerun every cell.
 PYTHON = sys.executable
 ENV_PATH = f"{os.path.dirname(sys.executable)}:{os.environ.get('PATH', '')}"
 

@@ -9,7 +9,6 @@ rule parse_cell:
     output:
         expand(f"{PARSED}/{{table}}.parquet", table=TABLES, allow_missing=True),
     params:
-        python=PYTHON,
         out=PARSED,
     resources:
         host=1,
@@ -18,7 +17,7 @@ rule parse_cell:
     message:
         "Parsing {input}"
     shell:
-        "{params.python} -m scripts.cell {input} {params.out} 2>&1 | tee {log}"
+        "{PYTHON} -m scripts.cell {input} {params.out} 2>&1 | tee {log}"
 
 
 rule aggregate:
@@ -27,7 +26,6 @@ rule aggregate:
     output:
         DATASET,
     params:
-        python=PYTHON,
         cells=lambda w, input: [os.path.dirname(f) for f in input],
     resources:
         host=1,
@@ -36,4 +34,4 @@ rule aggregate:
     message:
         "Gathering the cells into results/dataset/"
     shell:
-        "{params.python} -m scripts.aggregate results/dataset {params.cells} 2>&1 | tee {log}"
+        "{PYTHON} -m scripts.aggregate results/dataset {params.cells} 2>&1 | tee {log}"

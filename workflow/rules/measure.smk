@@ -18,9 +18,7 @@ rule measure:
     output:
         directory(RAW),
     params:
-        python=PYTHON,
-        path=ENV_PATH,
-        command=lambda w: server_def(w)["command"].format(bin=os.path.abspath(BIN)),
+        command=lambda w: server_def(w)["command"].format(bin=BIN),
         rate=config["rate"],
         message=config["message"],
         write_interval=config["write_interval"],
@@ -37,7 +35,7 @@ rule measure:
         "Measuring {wildcards.server}: {wildcards.vcpus} vCPUs, "
         "{wildcards.clients} clients, repetition {wildcards.repetition}"
     shell:
-        "PATH={params.path:q} {params.python} -m scripts.measure"
+        'PATH="{ENV_PATH}" {PYTHON} -m scripts.measure'
         " --server {wildcards.server} --server-cmd {params.command:q}"
         " --rusage {input.rusage} --loadgen {input.loadgen}"
         " --vcpus {wildcards.vcpus} --clients {wildcards.clients}"
