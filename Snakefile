@@ -12,6 +12,6 @@ include: "workflow/rules/dataset.smk"
 
 
 rule all:
+    default_target: True
     input:
         DATASET,
-    default_target: True

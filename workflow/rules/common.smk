@@ -47,12 +47,16 @@ for v in VCPUS:
     except CpuPlanError as exc:
         raise WorkflowError(f"config key vcpus: {exc}")
 
-# The Python and tools of the environment Snakemake runs in (the venv's
-# bin holds the Go toolchain), whether or not it was activated. Used in
-# shell commands, not as params: moving the checkout or the venv must not
-# rerun every cell.
-PYTHON = sys.executable
-ENV_PATH = f"{os.path.dirname(sys.executable)}:{os.environ.get('PATH', '')}"
+
+# Jobs use the Python and tools of the environment Snakemake runs in (the
+# venv's bin also holds the Go toolchain), whether or not it was activated.
+# Set here rather than passed as params: moving the checkout or the venv
+# must not rerun every cell.
+envvars:
+    "PATH",
+
+
+os.environ["PATH"] = f"{os.path.dirname(sys.executable)}:{os.environ['PATH']}"
 
 BIN = "results/bin"
 CELL = "{server}/vcpus{vcpus}/clients{clients}/rep{repetition}"
@@ -70,6 +74,27 @@ def cells(pattern):
         clients=CLIENTS,
         repetition=REPETITIONS,
     )
+
+
+def server_def(wildcards):
+    return config["server_defs"][wildcards.server]
+
+
+def server_sources(wildcards):
+    return [f for g in server_def(wildcards).get("sources", []) for f in glob(g)]
+
+
+def tool_sources(wildcards):
+    return glob(f"tools/{wildcards.tool}/*") + glob("common/*")
+
+
+def measure_inputs(wildcards):
+    inputs = {"rusage": f"{BIN}/rusage", "loadgen": f"{BIN}/loadgen"}
+    if server_def(wildcards).get("build"):
+        inputs["server"] = f"{BIN}/{wildcards.server}.built"
+    else:
+        inputs["server"] = server_sources(wildcards)
+    return inputs
 
 
 # A measurement takes the whole of this resource and every other job a unit

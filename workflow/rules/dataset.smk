@@ -8,16 +8,18 @@ rule parse_cell:
         RAW,
     output:
         expand(f"{PARSED}/{{table}}.parquet", table=TABLES, allow_missing=True),
-    params:
-        out=PARSED,
-    resources:
-        host=1,
     log:
         f"results/logs/parse/{CELL}.log",
+    conda:
+        "../../environment.yml"
+    resources:
+        host=1,
+    params:
+        out=PARSED,
     message:
         "Parsing {input}"
     shell:
-        "{PYTHON} -m scripts.cell {input} {params.out} 2>&1 | tee {log}"
+        "python -m scripts.cell {input} {params.out} 2>&1 | tee {log}"
 
 
 rule aggregate:
@@ -25,13 +27,15 @@ rule aggregate:
         cells(f"{PARSED}/cells.parquet"),
     output:
         DATASET,
-    params:
-        cells=lambda w, input: [os.path.dirname(f) for f in input],
-    resources:
-        host=1,
     log:
         "results/logs/aggregate.log",
+    conda:
+        "../../environment.yml"
+    resources:
+        host=1,
+    params:
+        cells=lambda w, input: [os.path.dirname(f) for f in input],
     message:
         "Gathering the cells into results/dataset/"
     shell:
-        "{PYTHON} -m scripts.aggregate results/dataset {params.cells} 2>&1 | tee {log}"
+        "python -m scripts.aggregate results/dataset {params.cells} 2>&1 | tee {log}"

@@ -3,20 +3,17 @@
 # (Snakemake's params trigger); a rebuilt server reruns its own cells.
 
 
-def measure_inputs(wildcards):
-    inputs = {"rusage": f"{BIN}/rusage", "loadgen": f"{BIN}/loadgen"}
-    if server_def(wildcards).get("build"):
-        inputs["server"] = f"{BIN}/{wildcards.server}.built"
-    else:
-        inputs["server"] = server_sources(wildcards)
-    return inputs
-
-
 rule measure:
     input:
         unpack(measure_inputs),
     output:
         directory(RAW),
+    log:
+        f"results/logs/measure/{CELL}.log",
+    conda:
+        "../../environment.yml"
+    resources:
+        host=HOST,
     params:
         command=lambda w: server_def(w)["command"].format(bin=BIN),
         rate=config["rate"],
@@ -27,15 +24,11 @@ rule measure:
         top_delay=config["top_delay"],
         load_tolerance=config["load_tolerance"],
         shared="--allow-shared-cpus" if config["allow_shared_cpus"] else "",
-    resources:
-        host=HOST,
-    log:
-        f"results/logs/measure/{CELL}.log",
     message:
         "Measuring {wildcards.server}: {wildcards.vcpus} vCPUs, "
         "{wildcards.clients} clients, repetition {wildcards.repetition}"
     shell:
-        'PATH="{ENV_PATH}" {PYTHON} -m scripts.measure'
+        "python -m scripts.measure"
         " --server {wildcards.server} --server-cmd {params.command:q}"
         " --rusage {input.rusage} --loadgen {input.loadgen}"
         " --vcpus {wildcards.vcpus} --clients {wildcards.clients}"
