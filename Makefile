@@ -1,4 +1,5 @@
-# Entry points: `make run` and `make test` set everything up themselves.
+# Entry points: `make run` (the measurement pipeline) and `make test` set
+# everything up themselves.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(CURDIR)/build/bin
@@ -28,8 +29,11 @@ test: setup build
 
 bench: setup build
 	$(VENV)/bin/python benchmarks/bench_tools.py --bin $(BIN)
+	$(VENV)/bin/python benchmarks/bench_pipeline.py --bin $(BIN)
 
-run: bench
+# The pipeline builds its own copies of the programs, into results/bin.
+run: setup
+	$(VENV)/bin/snakemake --cores 1
 
 clean:
 	rm -rf build

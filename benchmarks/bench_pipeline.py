@@ -1,0 +1,96 @@
+"""Benchmark of the pipeline's own costs (prints figures; not a test).
+
+1. Per-cell overhead beyond the measurement window: the wall time of one
+   cell's measure step minus warm-up and top's window, for 1, 8 and 64
+   clients (target: at most 1 s median at up to 64 clients).
+2. Parsing and aggregating 100 cells: one real 64-client cell is measured,
+   copied as 100 cells, then parsed and gathered (target: at most 10 s).
+
+Usage: python benchmarks/bench_pipeline.py [--bin build/bin] [--reps 3]
+"""
+
+import argparse
+import json
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from scripts.aggregate import aggregate  # noqa: E402
+from scripts.cell import parse_cell, write_tables  # noqa: E402
+
+
+def measure(bin_dir: Path, server: str, clients: int, frames: int, out: Path) -> float:
+    cmd = [sys.executable, "-m", "scripts.measure", "--server", server,
+           "--server-cmd", str(bin_dir / server), "--rusage", str(bin_dir / "rusage"),
+           "--loadgen", str(bin_dir / "loadgen"), "--vcpus", "1",
+           "--clients", str(clients), "--warmup", "0", "--top-frames", str(frames),
+           "--top-delay", "1", "--out", str(out)]
+    started = time.monotonic()
+    subprocess.run(cmd, cwd=REPO, check=True)
+    return time.monotonic() - started
+
+
+def overhead(bin_dir: Path, work: Path, reps: int) -> None:
+    frames = 2
+    print(f"per-cell overhead beyond the window (warm-up 0, {frames} frames x 1 s), "
+          f"{reps} cells each")
+    print(f"{'server':>10} {'clients':>7} {'median_s':>8} {'max_s':>6}")
+    for server in ("papayachat", "goroutines"):
+        for clients in (1, 8, 64):
+            extra = [measure(bin_dir, server, clients, frames,
+                             work / f"o-{server}-{clients}-{r}") - frames
+                     for r in range(reps)]
+            print(f"{server:>10} {clients:>7} {statistics.median(extra):8.2f} "
+                  f"{max(extra):6.2f}")
+
+
+def parse_100(bin_dir: Path, work: Path) -> None:
+    real = work / "real"
+    measure(bin_dir, "papayachat", 64, 10, real)
+    raws = []
+    for i in range(100):
+        raw = work / "raw" / f"c{i}"
+        shutil.copytree(real, raw)
+        meta = json.loads((raw / "meta.json").read_text())
+        meta["clients"], meta["repetition"] = 64 + i // 10, 1 + i % 10
+        (raw / "meta.json").write_text(json.dumps(meta))
+        raws.append(raw)
+    started = time.monotonic()
+    for i, raw in enumerate(raws):
+        write_tables(parse_cell(raw), work / "parsed" / f"c{i}")
+    parsed = time.monotonic() - started
+    tables = aggregate([work / "parsed" / f"c{i}" for i in range(100)])
+    write_tables(tables, work / "dataset")
+    total = time.monotonic() - started
+    top_lines = sum(1 for _ in open(real / "top.txt"))
+    print(f"\nparse and aggregate 100 cells (64 clients, 10 frames, {top_lines} "
+          f"top lines each), in one process: parse {parsed:.2f} s, "
+          f"total {total:.2f} s ({len(tables['top_procs'])} process rows)")
+    started = time.monotonic()
+    for i in range(5):
+        subprocess.run([sys.executable, "-m", "scripts.cell", str(raws[i]),
+                        str(work / "cli" / f"c{i}")], cwd=REPO, check=True)
+    per_job = (time.monotonic() - started) / 5
+    print(f"as Snakemake runs it, one process per cell: {per_job:.2f} s per cell "
+          f"(Python and pandas start-up included), {100 * per_job:.0f} s for 100")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--bin", type=Path, default=REPO / "build" / "bin")
+    parser.add_argument("--reps", type=int, default=3)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        overhead(args.bin, Path(tmp), args.reps)
+        parse_100(args.bin, Path(tmp))
+
+
+if __name__ == "__main__":
+    main()
