@@ -121,7 +121,8 @@ class Cell:
         self.args = args
         self.name = (f"{args.server} vcpus={args.vcpus} clients={args.clients} "
                      f"repetition={args.repetition}")
-        self.plan: CpuPlan = plan_cpus(args.vcpus, os.sched_getaffinity(0),
+        self.host_cpus = sorted(os.sched_getaffinity(0))
+        self.plan: CpuPlan = plan_cpus(args.vcpus, set(self.host_cpus),
                                        args.allow_shared_cpus)
         self.out = Path(args.out)
         self.work = Path(str(self.out) + ".partial")
@@ -238,7 +239,7 @@ class Cell:
             "host": socket.gethostname(),
             "kernel": platform.release(),
             "cpu_model": cpu_model(),
-            "host_cpus": sorted(os.sched_getaffinity(0) | set(self.plan.server)),
+            "host_cpus": self.host_cpus,
             "server_cpus": list(self.plan.server),
             "aux_cpus": list(self.plan.aux),
             "shared_cpus": self.plan.shared,
@@ -290,8 +291,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
+def stop_on_signal(signum, frame):
+    """SIGTERM (Snakemake cancelling the job) unwinds like an error, so the
+    server and loadgen, each in a session of its own, are killed too."""
+    raise CellError(f"stopped by signal {signum}")
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    signal.signal(signal.SIGTERM, stop_on_signal)
     try:
         Cell(args).run()
     except (CellError, CpuPlanError, OSError, ValueError) as exc:

@@ -1,10 +1,12 @@
 """The Snakemake workflow, run for real on a tiny matrix in a copy of the
 repo: the dataset it yields, what a change reruns, and bad config values."""
 
+import json
 import re
 import shutil
 import subprocess
 import sys
+from datetime import datetime
 from pathlib import Path
 
 import pandas as pd
@@ -69,6 +71,23 @@ def test_tiny_matrix_yields_the_dataset(measured):
     assert set(server_rows["server"]) == {"papayachat", "goroutines"}
 
 
+def test_nothing_else_ran_during_a_measurement(measured):
+    """With --cores 2, measurements still ran one at a time, and no parse
+    job ran inside a measurement's window."""
+    windows = []
+    for meta in (measured / "results" / "raw").glob("*/*/*/*/meta.json"):
+        m = json.loads(meta.read_text())
+        windows.append((datetime.fromisoformat(m["started_utc"]).timestamp(),
+                        datetime.fromisoformat(m["ended_utc"]).timestamp()))
+    windows.sort()
+    assert len(windows) == 4
+    for (_, end), (start, _) in zip(windows, windows[1:]):
+        assert end <= start
+    for parsed in (measured / "results" / "parsed").glob("*/*/*/*/cells.parquet"):
+        written = parsed.stat().st_mtime
+        assert not any(start < written < end for start, end in windows)
+
+
 def test_three_cpu_sources_agree(measured):
     """top, schedstat and utime+stime over the window agree within 10 %
     (or 0.05 CPU-s, whichever is larger) on every real cell."""
@@ -131,3 +150,23 @@ def test_bad_config_fails_before_any_job(bad, named, tmp_path):
     message = res.stdout + res.stderr
     assert named in message
     assert not (work / "results").exists()
+
+
+def test_keep_going_measures_the_other_cells(tmp_path):
+    """A server declared by config alone; it crashes, and with --keep-going
+    the other server's cell is still measured."""
+    work = copy_repo(tmp_path)
+    (work / "faulty.yaml").write_text(
+        "server_defs:\n"
+        "  faulty:\n"
+        "    command: python tests/servers/faulty.py --fault crash\n"
+        "    build: null\n"
+        "    sources: [tests/servers/faulty.py]\n")
+    res = snakemake(work, "--keep-going", "--configfile", "config/config.yaml",
+                    "faulty.yaml", check=False,
+                    config=[*TINY, "servers=[goroutines,faulty]", "clients=1"])
+    assert res.returncode != 0
+    assert "cell faulty vcpus=1 clients=1 repetition=1 failed" in res.stdout + res.stderr
+    raw = work / "results" / "raw"
+    assert (raw / "goroutines/vcpus1/clients1/rep1/meta.json").exists()
+    assert not (raw / "faulty").exists() or not any((raw / "faulty").rglob("*"))

@@ -66,9 +66,10 @@ int children_spawn(struct children *c, int fd, int listen_fd)
 
         /* The parent's handlers only set its flags; a child stops at
          * SIGTERM by the default action. */
-        signal(SIGTERM, SIG_DFL);
-        signal(SIGINT, SIG_DFL);
-        signal(SIGCHLD, SIG_DFL);
+        if (signal(SIGTERM, SIG_DFL) == SIG_ERR ||
+            signal(SIGINT, SIG_DFL) == SIG_ERR ||
+            signal(SIGCHLD, SIG_DFL) == SIG_ERR)
+            die_errno("signal");
         sigemptyset(&none);
         if (sigprocmask(SIG_SETMASK, &none, NULL) == -1)
             die_errno("sigprocmask");

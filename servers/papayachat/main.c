@@ -105,7 +105,8 @@ static void install_handlers(sigset_t *unblocked)
     if (sigaction(SIGCHLD, &sa, NULL) == -1)
         die_errno("sigaction");
     /* A client that vanishes must end its own process, not the server. */
-    signal(SIGPIPE, SIG_IGN);
+    if (signal(SIGPIPE, SIG_IGN) == SIG_ERR)
+        die_errno("signal");
 }
 
 struct counts {

@@ -1,6 +1,7 @@
 # From raw records to the dataset: each cell's files become Parquet tables,
 # then all cells are gathered into results/dataset/ (documented in
-# docs/dataset.md).
+# docs/dataset.md). Both run inside Snakemake's process (run:), since a
+# Python and pandas start-up per cell would cost more than the parsing.
 
 
 rule parse_cell:
@@ -18,8 +19,8 @@ rule parse_cell:
         out=PARSED,
     message:
         "Parsing {input}"
-    shell:
-        "python -m scripts.cell {input} {params.out} 2>&1 | tee {log}"
+    run:
+        log_to(log[0], lambda: write_tables(parse_cell(input[0]), Path(params.out)))
 
 
 rule aggregate:
@@ -35,7 +36,8 @@ rule aggregate:
         host=1,
     params:
         cells=lambda w, input: [os.path.dirname(f) for f in input],
+        out=lambda w, output: os.path.dirname(output[0]),
     message:
         "Gathering the cells into results/dataset/"
-    shell:
-        "python -m scripts.aggregate results/dataset {params.cells} 2>&1 | tee {log}"
+    run:
+        log_to(log[0], lambda: write_tables(aggregate(params.cells), Path(params.out)))

@@ -1,0 +1,49 @@
+"""A server under the server contract that misbehaves on purpose, so that
+tests can check how a cell fails. --fault crash: it exits 3 a second after
+its first client was greeted. --fault stall: it never reads, so the load
+cannot reach its target."""
+
+import argparse
+import json
+import os
+import signal
+import socket
+import sys
+import threading
+import time
+
+GREETING = b"HELLO papaya-bench\n"
+
+
+def main() -> None:
+    p = argparse.ArgumentParser()
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=0)
+    p.add_argument("--ready-file")
+    p.add_argument("--max-clients", type=int, default=4096)
+    p.add_argument("--fault", choices=["crash", "stall"], required=True)
+    args = p.parse_args()
+    listener = socket.create_server((args.host, args.port))
+    if args.ready_file:
+        tmp = f"{args.ready_file}.tmp"
+        with open(tmp, "w") as f:
+            f.write(f"{listener.getsockname()[1]}\n")
+        os.rename(tmp, args.ready_file)
+    clients = []
+
+    def stop(signum, frame):
+        summary = {"accepted": len(clients), "refused": 0, "bytes_received": 0}
+        print(json.dumps(summary), file=sys.stderr, flush=True)
+        os._exit(0)
+
+    signal.signal(signal.SIGTERM, stop)
+    while True:
+        conn, _ = listener.accept()
+        conn.sendall(GREETING)
+        clients.append(conn)
+        if args.fault == "crash" and len(clients) == 1:
+            threading.Timer(1.0, lambda: os._exit(3)).start()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,80 @@
+"""One cell measured for real, and the ways a cell must fail: clearly,
+naming the cell, with no output left and no process left behind."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import psutil
+import pytest
+
+from conftest import REPO
+
+FAULTY = f"{sys.executable} {REPO / 'tests/servers/faulty.py'}"
+
+
+def measure(bin_dir: Path, out: Path, server_cmd: str, *extra: str):
+    cmd = [sys.executable, "-m", "scripts.measure", "--server", "faulty",
+           "--server-cmd", server_cmd, "--rusage", str(bin_dir / "rusage"),
+           "--loadgen", str(bin_dir / "loadgen"), "--vcpus", "1",
+           "--clients", "2", "--repetition", "7", "--warmup", "0.5",
+           "--top-frames", "2", "--out", str(out), *extra]
+    return subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=120)
+
+
+def leftovers(out: Path) -> list[psutil.Process]:
+    """Processes of the cell at out (their command lines name its files)."""
+    return [p for p in psutil.process_iter(["cmdline"])
+            if str(out) in " ".join(p.info["cmdline"] or [])]
+
+
+def assert_failed_cleanly(res, out: Path, why: str) -> None:
+    assert res.returncode == 1
+    assert "cell faulty vcpus=1 clients=2 repetition=7 failed" in res.stderr
+    assert why in res.stderr, res.stderr
+    assert not out.exists()
+    assert not Path(f"{out}.partial").exists()
+    assert leftovers(out) == []
+
+
+def test_a_server_that_crashes_fails_the_cell(bin_dir, tmp_path):
+    out = tmp_path / "cell"
+    res = measure(bin_dir, out, f"{FAULTY} --fault crash")
+    assert_failed_cleanly(res, out, "loadgen failed")
+
+
+def test_a_load_that_misses_its_target_fails_the_cell(bin_dir, tmp_path):
+    out = tmp_path / "cell"
+    res = measure(bin_dir, out, f"{FAULTY} --fault stall", "--rate", "200Mbps")
+    assert_failed_cleanly(res, out, "the load missed its target")
+
+
+def test_a_server_that_never_listens_fails_the_cell(bin_dir, tmp_path):
+    out = tmp_path / "cell"
+    res = measure(bin_dir, out, f"{sys.executable} -c 'import sys; sys.exit(4)'")
+    assert_failed_cleanly(res, out, "the server exited with status 4")
+
+
+def test_too_many_vcpus_fails_before_starting_anything(bin_dir, tmp_path):
+    out = tmp_path / "cell"
+    res = measure(bin_dir, out, str(bin_dir / "papayachat"), "--vcpus", "64")
+    assert res.returncode == 1
+    assert "vcpus=64 needs 65 CPUs" in res.stderr
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("server", ["papayachat", "goroutines"])
+def test_a_valid_cell_records_everything(server, bin_dir, tmp_path):
+    out = tmp_path / "cell"
+    res = measure(bin_dir, out, str(bin_dir / server))
+    assert res.returncode == 0, res.stderr
+    names = {p.name for p in out.iterdir()}
+    assert {"top.txt", "samples.json", "rusage.json", "loadgen.json",
+            "server.err", "meta.json"} <= names
+    meta = json.loads((out / "meta.json").read_text())
+    assert meta["server_cpus"] and not set(meta["server_cpus"]) & set(meta["aux_cpus"])
+    samples = json.loads((out / "samples.json").read_text())
+    allowed = {t["cpus_allowed"] for t in samples["end"]["server"]}
+    assert allowed == {",".join(map(str, meta["server_cpus"]))}
+    assert leftovers(out) == []
