@@ -31,6 +31,17 @@ def read_json(path: Path) -> dict:
         raise CellDataError(f"{path}: {exc}") from None
 
 
+def cpu_list(cpus: list[int]) -> str:
+    return ",".join(map(str, cpus))
+
+
+def cell_id(meta: dict) -> str:
+    """Names one measurement: the same cell measured on two hosts, or twice
+    on one, gets two ids, so merged results never overwrite each other."""
+    return (f"{meta['host']}/{meta['server']}/vcpus{meta['vcpus']}/"
+            f"clients{meta['clients']}/rep{meta['repetition']}@{meta['started_utc']}")
+
+
 def thread_deltas(start: list[dict], end: list[dict]) -> pd.DataFrame:
     """Per-thread counter increments over the window. A thread born in the
     window counts from zero; one that died in it is lost here (only
@@ -108,9 +119,26 @@ def parse_cell(raw: Path) -> dict[str, pd.DataFrame]:
         "schedstat": 100 * server["schedstat_ns"].sum() / 1e9 * per_s,
         "ticks": 100 * (server["utime_s"].sum() + server["stime_s"].sum()) * per_s,
     }
+    settings, versions = meta["settings"], meta["versions"]
     row = {
         **{k: meta[k] for k in KEYS},
+        "cell_id": cell_id(meta),
         "started_utc": meta["started_utc"],
+        "ended_utc": meta["ended_utc"],
+        "kernel": meta["kernel"],
+        "cpu_model": meta["cpu_model"],
+        "host_cpus": cpu_list(meta["host_cpus"]),
+        "aux_cpus": cpu_list(aux_cpus),
+        "cc_version": versions["cc"],
+        "go_version": versions["go"],
+        "top_version": versions["top"],
+        "rate": settings["rate"],
+        "message": settings["message"],
+        "write_interval": settings["write_interval"],
+        "warmup_s": settings["warmup_s"],
+        "top_frames": settings["top_frames"],
+        "top_delay_s": settings["top_delay_s"],
+        "load_tolerance": settings["load_tolerance"],
         "window_s": window_s,
         "top_window_s": top_window_s,
         # CPU time over the top window, from each source, in CPU-seconds.
@@ -147,16 +175,16 @@ def parse_cell(raw: Path) -> dict[str, pd.DataFrame]:
         "aux_cpus_busy_pct": 100 - on_aux["idle"] - on_aux["iowait"],
         "aux_cpus_steal_pct": on_aux["steal"],
         "gomaxprocs": meta.get("gomaxprocs"),
-        "server_cpus": ",".join(map(str, server_cpus)),
+        "server_cpus": cpu_list(server_cpus),
         "shared_cpus": meta["shared_cpus"],
         "flag_steal": on_server["steal"] > STEAL_FLAG_PCT,
         "flag_aux_busy": 100 - on_aux["idle"] - on_aux["iowait"] > AUX_BUSY_FLAG_PCT,
     }
     row["flagged"] = row["shared_cpus"] or row["flag_steal"] or row["flag_aux_busy"]
-    keys = {k: meta[k] for k in KEYS}
+    keys = {**{k: meta[k] for k in KEYS}, "cell_id": row["cell_id"]}
     return {
-        "top_frames": frames.assign(**keys)[KEYS + list(frames.columns)],
-        "top_procs": procs.assign(**keys)[KEYS + list(procs.columns)],
+        "top_frames": frames.assign(**keys)[[*keys, *frames.columns]],
+        "top_procs": procs.assign(**keys)[[*keys, *procs.columns]],
         "cells": pd.DataFrame([row]).astype({"gomaxprocs": "Int64"}),
     }
 

@@ -3,8 +3,10 @@ for real on loopback and always torn down, whatever a test does."""
 
 import json
 import os
+import shutil
 import signal
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -107,3 +109,40 @@ def assert_all_gone(procs: list[psutil.Process], timeout: float = 5) -> None:
             return
         time.sleep(0.05)
     raise AssertionError(f"processes left behind: {left}")
+
+
+# ---- the pipeline, run for real in a copy of the repo ----
+
+SNAKEMAKE = [sys.executable, "-m", "snakemake"]
+TINY = ["servers=[papayachat,goroutines]", "vcpus=1", "clients=[1,8]",
+        "repetitions=1", "top_frames=3", "warmup=0.5"]
+
+
+def copy_repo(dest: Path) -> Path:
+    """The repo's tracked and new files, as a fresh clone would have them
+    (plus uncommitted edits), without results or builds."""
+    files = subprocess.run(
+        ["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"],
+        cwd=REPO, capture_output=True, check=True).stdout.decode().split("\0")
+    for name in filter(None, files):
+        src = REPO / name
+        if src.is_file():
+            (dest / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(src, dest / name)
+    return dest
+
+
+def snakemake(workdir: Path, *args: str, config=TINY, check=True):
+    res = subprocess.run([*SNAKEMAKE, "--cores", "2", *args, "--config", *config],
+                         cwd=workdir, capture_output=True, text=True, timeout=600)
+    if check and res.returncode != 0:
+        raise AssertionError(res.stdout[-3000:] + res.stderr[-3000:])
+    return res
+
+
+@pytest.fixture(scope="session")
+def measured(tmp_path_factory) -> Path:
+    """A copy of the repo with the tiny matrix measured and aggregated."""
+    work = copy_repo(tmp_path_factory.mktemp("repo"))
+    snakemake(work)
+    return work

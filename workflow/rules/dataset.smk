@@ -2,6 +2,8 @@
 # then all cells are gathered into results/dataset/ (documented in
 # docs/dataset.md). Both run inside Snakemake's process (run:), since a
 # Python and pandas start-up per cell would cost more than the parsing.
+# With merge_from, the dataset is instead gathered from other result
+# folders (one per VM, say), and nothing is measured.
 
 
 rule parse_cell:
@@ -23,21 +25,47 @@ rule parse_cell:
         log_to(log[0], lambda: write_tables(parse_cell(input[0]), Path(params.out)))
 
 
-rule aggregate:
-    input:
-        cells(f"{PARSED}/cells.parquet"),
-    output:
-        DATASET,
-    log:
-        "results/logs/aggregate.log",
-    conda:
-        "../../environment.yml"
-    resources:
-        host=1,
-    params:
-        cells=lambda w, input: [os.path.dirname(f) for f in input],
-        out=lambda w, output: os.path.dirname(output[0]),
-    message:
-        "Gathering the cells into results/dataset/"
-    run:
-        log_to(log[0], lambda: write_tables(aggregate(params.cells), Path(params.out)))
+if MERGE_FROM:
+
+    rule merge:
+        input:
+            expand("{folder}/dataset/{table}.parquet", folder=MERGE_FROM, table=TABLES),
+        output:
+            DATASET,
+        log:
+            "results/logs/merge.log",
+        conda:
+            "../../environment.yml"
+        resources:
+            host=1,
+        params:
+            folders=MERGE_FROM,
+            out=lambda w, output: os.path.dirname(output[0]),
+        message:
+            "Merging the datasets of {params.folders} into results/dataset/"
+        shell:
+            "python -m scripts.merge {params.out} {params.folders} 2>&1 | tee {log}"
+
+else:
+
+    rule aggregate:
+        input:
+            cells(f"{PARSED}/cells.parquet"),
+        output:
+            DATASET,
+        log:
+            "results/logs/aggregate.log",
+        conda:
+            "../../environment.yml"
+        resources:
+            host=1,
+        params:
+            cells=lambda w, input: [os.path.dirname(f) for f in input],
+            out=lambda w, output: os.path.dirname(output[0]),
+        message:
+            "Gathering the cells into results/dataset/"
+        run:
+            log_to(
+                log[0],
+                lambda: write_tables(aggregate(params.cells), Path(params.out)),
+            )

@@ -1,0 +1,79 @@
+"""Results measured on several hosts become one dataset: nothing measured
+again, nothing lost, the same cell from two hosts kept twice."""
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+from conftest import REPO, copy_repo, snakemake
+
+TABLES = ("cells", "top_frames", "top_procs")
+
+
+def as_host(measured: Path, dest: Path, host: str | None, vcpus: int | None) -> Path:
+    """A results folder as another host would have written it: the tiny
+    matrix's real dataset, relabelled with that host and vCPU level."""
+    results = dest / "results"
+    (results / "dataset").mkdir(parents=True)
+    for name in TABLES:
+        df = pd.read_parquet(measured / "results" / "dataset" / f"{name}.parquet")
+        if host:
+            df["cell_id"] = df["cell_id"].str.replace(df["host"].iloc[0], host, n=1)
+            df["host"] = host
+        if vcpus:
+            df["vcpus"] = vcpus
+        df.to_parquet(results / "dataset" / f"{name}.parquet", index=False)
+    return results
+
+
+def merge(out: Path, *folders: Path):
+    return subprocess.run([sys.executable, "-m", "scripts.merge", str(out),
+                           *map(str, folders)], cwd=REPO, capture_output=True,
+                          text=True, timeout=60)
+
+
+def test_two_hosts_merge_through_the_workflow(measured, tmp_path):
+    vm_a = as_host(measured, tmp_path / "vm-a", "vm-a", 1)
+    vm_b = as_host(measured, tmp_path / "vm-b", "vm-b", 2)
+    work = copy_repo(tmp_path / "repo")
+    res = snakemake(work, "results/dataset/cells.parquet",
+                    config=[f"merge_from=[{vm_a},{vm_b}]"])
+    assert "Measuring" not in res.stdout + res.stderr
+    cells = pd.read_parquet(work / "results/dataset/cells.parquet")
+    assert sorted(cells.groupby(["host", "vcpus"]).size().items()) == [
+        (("vm-a", 1), 4), (("vm-b", 2), 4)]
+    frames = pd.read_parquet(work / "results/dataset/top_frames.parquet")
+    assert set(frames["host"]) == {"vm-a", "vm-b"}
+    assert not (work / "results" / "raw").exists()
+
+
+def test_same_cell_from_two_hosts_is_kept_twice(measured, tmp_path):
+    vm_a = as_host(measured, tmp_path / "vm-a", "vm-a", None)
+    vm_c = as_host(measured, tmp_path / "vm-c", "vm-c", None)
+    res = merge(tmp_path / "out", vm_a, vm_c)
+    assert res.returncode == 0, res.stderr
+    cells = pd.read_parquet(tmp_path / "out" / "cells.parquet")
+    assert len(cells) == 8
+    assert cells["cell_id"].is_unique
+    assert "measured 2 times, on vm-a, vm-c; all kept" in res.stdout
+
+
+def test_a_folder_given_twice_adds_nothing(measured, tmp_path):
+    vm_a = as_host(measured, tmp_path / "vm-a", "vm-a", None)
+    res = merge(tmp_path / "out", vm_a, vm_a)
+    assert res.returncode == 0, res.stderr
+    for name in TABLES:
+        merged = pd.read_parquet(tmp_path / "out" / f"{name}.parquet")
+        original = pd.read_parquet(vm_a / "dataset" / f"{name}.parquet")
+        assert len(merged) == len(original)
+
+
+def test_a_folder_without_dataset_is_a_clear_error(tmp_path):
+    (tmp_path / "empty").mkdir()
+    res = merge(tmp_path / "out", tmp_path / "empty")
+    assert res.returncode == 1
+    assert "empty: no dataset/" in res.stderr and "results folder" in res.stderr
+    assert not (tmp_path / "out").exists()
