@@ -9,9 +9,11 @@ include: "workflow/rules/common.smk"
 include: "workflow/rules/build.smk"
 include: "workflow/rules/measure.smk"
 include: "workflow/rules/dataset.smk"
+include: "workflow/rules/report.smk"
 
 
 rule all:
     default_target: True
     input:
         DATASET,
+        "results/report.html",

@@ -1,0 +1,240 @@
+"""Charts of the statistics (results/stats/summary.parquet), for H1 (CPU,
+user vs system time, context switches, spread over top's frames as the
+number of clients grows) and H2 (CPU cost as vCPUs grow, and the ratio of
+the two servers).
+
+Each chart is written three ways: NAME.html (interactive, the Vega
+libraries inlined, so it opens with no network), NAME.svg (static) and
+NAME.vl.json (the Vega-Lite spec, which scripts.report embeds).
+"""
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import altair as alt
+import pandas as pd
+
+from scripts.stats import GROUP, server_ratio
+
+CHARTS = {
+    "h1_cpu": "Server CPU vs clients",
+    "h1_user_system": "User and system time vs clients",
+    "h1_ctx_switches": "Context switches per second vs clients",
+    "h1_cv": "Spread of CPU over top's frames vs clients",
+    "h2_cost_vcpus": "CPU cost per MB vs vCPUs",
+    "h2_ratio": "CPU ratio of the two servers",
+}
+EXPECTED_VCPUS = [1, 2, 4]
+COMPARE = ["papayachat", "goroutines"]
+# Offline: vega-embed's "open in editor" would load a remote page.
+EMBED_OPTIONS = {"actions": {"export": True, "source": False, "compiled": False,
+                             "editor": False}}
+PANEL = {"width": 220, "height": 180}
+
+
+def vcpu_levels(summary: pd.DataFrame, expected: list[int]) -> tuple[list[int], list[int]]:
+    """vCPU levels measured, and those of `expected` that were not."""
+    measured = sorted(int(v) for v in summary["vcpus"].unique())
+    return measured, [v for v in expected if v not in measured]
+
+
+def levels_note(summary: pd.DataFrame, expected: list[int]) -> str:
+    measured, missing = vcpu_levels(summary, expected)
+    note = f"vCPU levels measured: {', '.join(map(str, measured))}"
+    if missing:
+        note += f"; not measured: {', '.join(map(str, missing))}"
+    return note
+
+
+def repetitions_note(summary: pd.DataFrame) -> str:
+    low, high = summary["repetitions"].min(), summary["repetitions"].max()
+    reps = f"{low}" if low == high else f"{low}-{high}"
+    if high < 2:
+        return f"{reps} repetition per cell: no confidence interval"
+    return f"mean of {reps} repetitions per cell; band/bars: 95 % CI (Student t)"
+
+
+def title(text: str, *subtitle: str) -> alt.TitleParams:
+    return alt.TitleParams(text, subtitle=list(subtitle), anchor="start")
+
+
+def clients_x(summary: pd.DataFrame) -> alt.X:
+    levels = sorted(int(c) for c in summary["clients"].unique())
+    return alt.X("clients:Q", title="concurrent clients (log2 scale)",
+                 scale=alt.Scale(type="log", base=2),
+                 axis=alt.Axis(values=levels, format="d"))
+
+
+def server_color(summary: pd.DataFrame) -> alt.Color:
+    return alt.Color("server:N", title="server",
+                     scale=alt.Scale(domain=sorted(summary["server"].unique())))
+
+
+def vcpus_column() -> alt.Column:
+    return alt.Column("vcpus:O", title="vCPUs given to the server")
+
+
+def long_form(summary: pd.DataFrame, metrics: dict[str, str]) -> pd.DataFrame:
+    """One row per group and metric: its name, mean and CI as value, low, high."""
+    parts = []
+    for metric, name in metrics.items():
+        part = summary[GROUP + ["repetitions"]].copy()
+        part["metric"] = name
+        part["value"] = summary[f"{metric}_mean"]
+        part["low"] = summary[f"{metric}_ci_low"]
+        part["high"] = summary[f"{metric}_ci_high"]
+        parts.append(part)
+    return pd.concat(parts, ignore_index=True)
+
+
+def mean_with_band(summary: pd.DataFrame, data: pd.DataFrame,
+                   y_title: str) -> alt.LayerChart:
+    """Line of means with its CI band, per server."""
+    base = alt.Chart().encode(x=clients_x(summary), color=server_color(summary))
+    band = base.mark_area(opacity=0.15).encode(y=alt.Y("low:Q", title=y_title), y2="high:Q")
+    line = base.mark_line(point=True).encode(
+        y=alt.Y("value:Q", title=y_title),
+        tooltip=["server:N", "vcpus:O", "clients:Q", "metric:N",
+                 alt.Tooltip("value:Q", title="mean", format=".3~f"),
+                 alt.Tooltip("low:Q", title="95 % CI low", format=".3~f"),
+                 alt.Tooltip("high:Q", title="95 % CI high", format=".3~f"),
+                 "repetitions:Q"])
+    return alt.layer(band, line, data=data).properties(**PANEL)
+
+
+def metric_row() -> alt.Row:
+    return alt.Row("metric:N", title=None, header=alt.Header(labelFontWeight="bold"))
+
+
+def h1_cpu(summary: pd.DataFrame) -> alt.FacetChart:
+    data = long_form(summary, {"cpu_pct": "CPU"})
+    return mean_with_band(summary, data, "server %CPU (100 = one core)").facet(
+        column=vcpus_column(),
+        title=title("H1: server CPU vs concurrent clients",
+                    "schedstat CPU time over the window", repetitions_note(summary)))
+
+
+def h1_user_system(summary: pd.DataFrame) -> alt.FacetChart:
+    data = long_form(summary, {"user_pct": "user time", "system_pct": "system time"})
+    return mean_with_band(summary, data, "% of one core").facet(
+        column=vcpus_column(), row=metric_row(),
+        title=title("H1: user and system (kernel) time vs concurrent clients",
+                    "utime and stime ticks over the window", repetitions_note(summary)))
+
+
+def h1_ctx_switches(summary: pd.DataFrame) -> alt.FacetChart:
+    data = long_form(summary, {"nvcsw_per_s": "voluntary", "nivcsw_per_s": "involuntary"})
+    return mean_with_band(summary, data, "per second").facet(
+        column=vcpus_column(), row=metric_row(),
+        title=title("H1: context switches per second vs concurrent clients",
+                    "summed over every thread of the server", repetitions_note(summary)),
+    ).resolve_scale(y="independent")
+
+
+def h1_cv(summary: pd.DataFrame) -> alt.FacetChart:
+    data = summary[GROUP + ["top_cpu_pct_cv", "top_cpu_pct_mean", "top_cpu_pct_std",
+                            "top_frames"]]
+    return alt.Chart(data).mark_line(point=True).encode(
+        x=clients_x(summary), color=server_color(summary),
+        y=alt.Y("top_cpu_pct_cv:Q", title="coefficient of variation"),
+        tooltip=["server:N", "vcpus:O", "clients:Q",
+                 alt.Tooltip("top_cpu_pct_cv:Q", title="CV", format=".3f"),
+                 alt.Tooltip("top_cpu_pct_mean:Q", title="mean %CPU", format=".3~f"),
+                 alt.Tooltip("top_cpu_pct_std:Q", title="std %CPU", format=".3~f"),
+                 "top_frames:Q"],
+    ).properties(**PANEL).facet(
+        column=vcpus_column(),
+        title=title("H1: spread of the server's CPU over top's frames",
+                    "sample std (ddof=1) / mean of per-frame %CPU, "
+                    "frames of all repetitions pooled"))
+
+
+def h2_cost_vcpus(summary: pd.DataFrame, expected: list[int]) -> alt.FacetChart:
+    levels = sorted(set(expected) | set(vcpu_levels(summary, expected)[0]))
+    base = alt.Chart().encode(
+        x=alt.X("vcpus:O", title="vCPUs", scale=alt.Scale(domain=levels)),
+        color=server_color(summary), xOffset="server:N")
+    bars = base.mark_errorbar().encode(
+        y=alt.Y("cpu_s_per_mb_ci_low:Q", title="CPU-s per MB received"),
+        y2="cpu_s_per_mb_ci_high:Q")
+    points = base.mark_point(filled=True, size=60).encode(
+        y="cpu_s_per_mb_mean:Q",
+        tooltip=["server:N", "vcpus:O", "clients:Q",
+                 alt.Tooltip("cpu_s_per_mb_mean:Q", title="mean", format=".4~f"),
+                 alt.Tooltip("cpu_s_per_mb_ci_low:Q", title="95 % CI low", format=".4~f"),
+                 alt.Tooltip("cpu_s_per_mb_ci_high:Q", title="95 % CI high", format=".4~f"),
+                 alt.Tooltip("machine_pct_mean:Q", title="% of its CPUs", format=".3~f"),
+                 "repetitions:Q"])
+    data = summary[GROUP + ["repetitions", "machine_pct_mean"] + [
+        f"cpu_s_per_mb_{s}" for s in ("mean", "ci_low", "ci_high")]]
+    return alt.layer(bars, points, data=data).properties(width=140, height=160).facet(
+        facet=alt.Facet("clients:O", title="concurrent clients"), columns=4,
+        title=title("H2: CPU cost per MB received vs vCPUs, at each client level",
+                    levels_note(summary, expected), repetitions_note(summary)))
+
+
+def h2_ratio(summary: pd.DataFrame, expected: list[int], numerator: str,
+             denominator: str) -> alt.LayerChart:
+    ratio = server_ratio(summary, numerator, denominator)
+    levels = sorted(set(expected) | set(vcpu_levels(summary, expected)[0]))
+    subtitle = [f"{numerator} mean %CPU / {denominator} mean %CPU; above 1: "
+                f"{numerator} costs more", levels_note(summary, expected)]
+    if ratio.empty:
+        subtitle.append(f"no cell has both {numerator} and {denominator}")
+    base = alt.Chart(ratio).encode(
+        x=alt.X("clients:O", title="concurrent clients"),
+        y=alt.Y("vcpus:O", title="vCPUs", scale=alt.Scale(domain=levels)))
+    cells = base.mark_rect().encode(
+        color=alt.Color("ratio:Q", title="ratio",
+                        scale=alt.Scale(scheme="blueorange", domainMid=1)),
+        tooltip=["vcpus:O", "clients:O", alt.Tooltip("ratio:Q", format=".3f")])
+    labels = base.mark_text().encode(text=alt.Text("ratio:Q", format=".2f"))
+    return alt.layer(cells, labels).properties(
+        width=60 * max(1, ratio["clients"].nunique()), height=50 * len(levels),
+        title=title(f"H2: CPU ratio {numerator} / {denominator}", *subtitle))
+
+
+def build_charts(summary: pd.DataFrame, expected: list[int],
+                 compare: list[str]) -> dict[str, alt.TopLevelMixin]:
+    return {
+        "h1_cpu": h1_cpu(summary),
+        "h1_user_system": h1_user_system(summary),
+        "h1_ctx_switches": h1_ctx_switches(summary),
+        "h1_cv": h1_cv(summary),
+        "h2_cost_vcpus": h2_cost_vcpus(summary, expected),
+        "h2_ratio": h2_ratio(summary, expected, *compare),
+    }
+
+
+def save_charts(charts: dict[str, alt.TopLevelMixin], out: Path) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    for name, chart in charts.items():
+        chart.save(out / f"{name}.html", inline=True, embed_options=EMBED_OPTIONS)
+        chart.save(out / f"{name}.svg")
+        (out / f"{name}.vl.json").write_text(json.dumps(chart.to_dict()))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m scripts.charts",
+        description="Altair charts of results/stats/summary.parquet: NAME.html "
+                    "(interactive, offline), NAME.svg and NAME.vl.json for each of "
+                    + ", ".join(CHARTS) + ".")
+    parser.add_argument("summary", type=Path, help="summary.parquet from scripts.stats")
+    parser.add_argument("out", type=Path, help="folder for the charts")
+    parser.add_argument("--expected-vcpus", type=int, nargs="+", default=EXPECTED_VCPUS,
+                        metavar="N", help="vCPU levels H2 asks for (default: 1 2 4)")
+    parser.add_argument("--compare", nargs=2, default=COMPARE, metavar=("A", "B"),
+                        help="servers whose CPU ratio A/B is charted "
+                             "(default: papayachat goroutines)")
+    args = parser.parse_args(argv)
+    summary = pd.read_parquet(args.summary)
+    save_charts(build_charts(summary, args.expected_vcpus, args.compare), args.out)
+    print(f"charts: {len(CHARTS)} charts -> {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

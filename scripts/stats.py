@@ -1,0 +1,245 @@
+"""Statistics per (server, vcpus, clients) from the dataset: the spread of
+the server's CPU over top's frames, and per-repetition figures (CPU, CPU
+per MB, user and system time, context switches, what landed on the
+server's CPUs) with their mean and 95 % confidence interval across
+repetitions.
+
+Variance: every standard deviation here is the sample one (divisor n - 1,
+pandas' ddof=1); the coefficient of variation is that std / mean. Confidence
+intervals: mean +- t(0.975, n - 1) * std / sqrt(n), Student t computed
+exactly for integer degrees of freedom (no scipy); with one repetition the
+std and the interval are NaN.
+
+MB is 10^6 bytes (SI, like the load's rates). Bytes received per second are
+taken from the load: target_bytes_per_s * clients * achieved_ratio_mean
+(loadgen's sent bytes, which equal what the server read).
+
+Writes OUT_DIR/summary.parquet (each column's meaning in its Parquet field
+metadata, key "description"; see COLUMNS) and the same table as
+OUT_DIR/summary.csv for Snakemake's report.
+"""
+
+import argparse
+import math
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+GROUP = ["server", "vcpus", "clients"]
+CONFIDENCE = 0.95
+
+# Per-repetition metrics: name -> description. Each gets _mean, _std,
+# _ci_low and _ci_high columns in the summary.
+METRICS = {
+    "cpu_pct": "server %CPU of one core in the window (schedstat, the precise source)",
+    "machine_pct": "cpu_pct / vcpus: share of the CPUs given to the server, %",
+    "cpu_s_per_mb": "server CPU-s (schedstat) per MB received: "
+                    "server_cpu_s_schedstat / (mb_per_s * top_window_s)",
+    "user_pct": "user time, % of one core (utime ticks)",
+    "system_pct": "system (kernel) time, % of one core (stime ticks)",
+    "system_share_pct": "system time / (user + system time), %",
+    "nvcsw_per_s": "voluntary context switches per second, all threads",
+    "nivcsw_per_s": "involuntary context switches per second, all threads",
+    "nvcsw_per_mb": "voluntary context switches per MB received",
+    "nivcsw_per_mb": "involuntary context switches per MB received",
+    "cpus_softirq_pct": "softirq time on the server's CPUs, % of their time",
+    "cpus_system_pct": "system time on the server's CPUs (any process), % of their time",
+}
+STAT_DOC = {
+    "mean": "mean over repetitions",
+    "std": "sample std over repetitions (ddof=1; NaN with one repetition)",
+    "ci_low": "95 % CI low end (Student t; NaN with one repetition)",
+    "ci_high": "95 % CI high end (Student t; NaN with one repetition)",
+}
+COLUMNS = {
+    "server": "server name",
+    "vcpus": "CPUs the server was pinned to",
+    "clients": "concurrent clients",
+    "repetitions": "cells (repetitions) in the group",
+    "flagged_cells": "cells flagged in the dataset (shared CPUs, steal, busy load generator)",
+    "achieved_ratio_min": "lowest achieved/target load ratio of any connection in the group",
+    "mb_per_s": "MB (10^6 bytes) received per second: "
+                "target_bytes_per_s * clients * achieved_ratio_mean, mean over repetitions",
+    "top_frames": "top frames pooled over the group's repetitions",
+    "top_cpu_pct_mean": "mean of the server's %CPU over the pooled top frames",
+    "top_cpu_pct_median": "median of the server's %CPU over the pooled top frames",
+    "top_cpu_pct_std": "sample std (ddof=1) of the server's %CPU over the pooled top frames",
+    "top_cpu_pct_cv": "top_cpu_pct_std / top_cpu_pct_mean (NaN when the mean is 0)",
+    **{f"{m}_{s}": f"{doc}: {STAT_DOC[s]}" for m, doc in METRICS.items() for s in STAT_DOC},
+}
+
+
+class DatasetError(ValueError):
+    """The dataset lacks a table or a column the statistics need."""
+
+
+def t_two_sided_prob(t: float, df: int) -> float:
+    """P(|T| < t) for Student's T with integer df (Abramowitz and Stegun
+    26.7.3 and 26.7.4: a finite series in cos(theta), theta = atan(t/sqrt(df)))."""
+    theta = math.atan(t / math.sqrt(df))
+    c2 = math.cos(theta) ** 2
+    if df % 2 == 0:
+        term = total = 1.0
+        for k in range(2, df - 1, 2):
+            term *= c2 * (k - 1) / k
+            total += term
+        return math.sin(theta) * total
+    total = 0.0
+    if df > 1:
+        term = total = 1.0
+        for k in range(3, df - 1, 2):
+            term *= c2 * (k - 1) / k
+            total += term
+    return 2 / math.pi * (theta + math.sin(theta) * math.cos(theta) * total)
+
+
+def t_quantile(p: float, df: int) -> float:
+    """The p quantile (p > 0.5) of Student's t with integer df >= 1, by
+    bisection on the exact distribution function."""
+    target = 2 * p - 1  # P(|T| < t) for the upper p quantile
+    low, high = 0.0, 1.0
+    while t_two_sided_prob(high, df) < target:
+        high *= 2
+    for _ in range(200):
+        mid = (low + high) / 2
+        low, high = (mid, high) if t_two_sided_prob(mid, df) < target else (low, mid)
+    return (low + high) / 2
+
+
+def mean_ci(values: pd.Series) -> dict[str, float]:
+    """Mean, sample std and the two-sided 95 % Student t interval."""
+    values = values.dropna()
+    n = len(values)
+    mean = values.mean() if n else math.nan
+    if n < 2:
+        return {"mean": mean, "std": math.nan, "ci_low": math.nan, "ci_high": math.nan}
+    std = values.std(ddof=1)
+    half = t_quantile((1 + CONFIDENCE) / 2, n - 1) * std / math.sqrt(n)
+    return {"mean": mean, "std": std, "ci_low": mean - half, "ci_high": mean + half}
+
+
+def require(df: pd.DataFrame, table: str, columns: list[str]) -> None:
+    missing = [c for c in columns if c not in df.columns]
+    if missing:
+        raise DatasetError(f"{table}: missing column(s) {', '.join(missing)}")
+
+
+def per_repetition(cells: pd.DataFrame) -> pd.DataFrame:
+    """One row per cell with the metrics of METRICS."""
+    require(cells, "cells", GROUP + [
+        "repetition", "top_window_s", "server_cpu_pct_schedstat",
+        "server_machine_pct", "server_cpu_s_schedstat", "server_user_s",
+        "server_system_s", "server_nvcsw_per_s", "server_nivcsw_per_s",
+        "target_bytes_per_s", "achieved_ratio_mean", "achieved_ratio_min",
+        "server_cpus_softirq_pct", "server_cpus_system_pct", "flagged"])
+    mb_per_s = cells["target_bytes_per_s"] * cells["clients"] * cells["achieved_ratio_mean"] / 1e6
+    busy_s = cells["server_user_s"] + cells["server_system_s"]
+    return cells[GROUP + ["repetition", "flagged", "achieved_ratio_min"]].assign(
+        mb_per_s=mb_per_s,
+        cpu_pct=cells["server_cpu_pct_schedstat"],
+        machine_pct=cells["server_machine_pct"],
+        cpu_s_per_mb=cells["server_cpu_s_schedstat"] / (mb_per_s * cells["top_window_s"]),
+        user_pct=100 * cells["server_user_s"] / cells["top_window_s"],
+        system_pct=100 * cells["server_system_s"] / cells["top_window_s"],
+        # No CPU time at all in the window leaves the split undefined.
+        system_share_pct=100 * cells["server_system_s"] / busy_s.where(busy_s > 0),
+        nvcsw_per_s=cells["server_nvcsw_per_s"],
+        nivcsw_per_s=cells["server_nivcsw_per_s"],
+        nvcsw_per_mb=cells["server_nvcsw_per_s"] / mb_per_s,
+        nivcsw_per_mb=cells["server_nivcsw_per_s"] / mb_per_s,
+        cpus_softirq_pct=cells["server_cpus_softirq_pct"],
+        cpus_system_pct=cells["server_cpus_system_pct"],
+    )
+
+
+def frame_stats(frames: pd.DataFrame) -> pd.DataFrame:
+    """Spread of top's per-frame server %CPU, frames of all repetitions
+    pooled (a frame without a server row is already 0 in the dataset)."""
+    require(frames, "top_frames", GROUP + ["server_cpu_pct"])
+    pct = frames.groupby(GROUP)["server_cpu_pct"]
+    out = pd.DataFrame({
+        "top_frames": pct.size(),
+        "top_cpu_pct_mean": pct.mean(),
+        "top_cpu_pct_median": pct.median(),
+        "top_cpu_pct_std": pct.std(ddof=1),
+    })
+    out["top_cpu_pct_cv"] = out["top_cpu_pct_std"] / out["top_cpu_pct_mean"].where(
+        out["top_cpu_pct_mean"] > 0)
+    return out.reset_index()
+
+
+def summarize(cells: pd.DataFrame, frames: pd.DataFrame) -> pd.DataFrame:
+    """One row per (server, vcpus, clients); columns as in COLUMNS."""
+    reps = per_repetition(cells)
+    rows = []
+    for key, group in reps.groupby(GROUP, sort=True):
+        row = dict(zip(GROUP, key))
+        row["repetitions"] = len(group)
+        row["flagged_cells"] = int(group["flagged"].sum())
+        row["achieved_ratio_min"] = group["achieved_ratio_min"].min()
+        row["mb_per_s"] = group["mb_per_s"].mean()
+        for metric in METRICS:
+            for stat, value in mean_ci(group[metric]).items():
+                row[f"{metric}_{stat}"] = value
+        rows.append(row)
+    summary = pd.DataFrame(rows).merge(frame_stats(frames), on=GROUP, how="left")
+    summary["top_frames"] = summary["top_frames"].fillna(0).astype("int64")
+    return summary[list(COLUMNS)]
+
+
+def server_ratio(summary: pd.DataFrame, numerator: str, denominator: str,
+                 metric: str = "cpu_pct_mean") -> pd.DataFrame:
+    """metric of numerator / metric of denominator per (vcpus, clients)
+    measured for both; empty when either server is absent."""
+    pair = summary[summary["server"].isin([numerator, denominator])]
+    wide = pair.pivot_table(index=["vcpus", "clients"], columns="server", values=metric)
+    if numerator not in wide or denominator not in wide:
+        return pd.DataFrame(columns=["vcpus", "clients", "ratio"])
+    ratio = (wide[numerator] / wide[denominator]).rename("ratio").dropna()
+    return ratio.reset_index()
+
+
+def load_dataset(dataset: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """cells and top_frames of a dataset folder."""
+    try:
+        return (pd.read_parquet(dataset / "cells.parquet"),
+                pd.read_parquet(dataset / "top_frames.parquet"))
+    except (OSError, pa.ArrowException) as exc:
+        raise DatasetError(str(exc)) from None
+
+
+def write_summary(summary: pd.DataFrame, out: Path) -> None:
+    """summary.parquet with each column documented, and summary.csv."""
+    out.mkdir(parents=True, exist_ok=True)
+    table = pa.Table.from_pandas(summary, preserve_index=False)
+    fields = [f.with_metadata({"description": COLUMNS[f.name]}) for f in table.schema]
+    table = table.cast(pa.schema(fields, metadata=table.schema.metadata))
+    pq.write_table(table, out / "summary.parquet")
+    summary.to_csv(out / "summary.csv", index=False)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m scripts.stats",
+        description="Statistics per (server, vcpus, clients) from the dataset "
+                    "(sample std, ddof=1; 95 %% Student t intervals across repetitions).")
+    parser.add_argument("dataset", type=Path,
+                        help="folder with cells.parquet and top_frames.parquet")
+    parser.add_argument("out", type=Path, help="folder for summary.parquet and summary.csv")
+    args = parser.parse_args(argv)
+    try:
+        cells, frames = load_dataset(args.dataset)
+        summary = summarize(cells, frames)
+    except DatasetError as exc:
+        print(f"stats: {exc}", file=sys.stderr)
+        return 1
+    write_summary(summary, args.out)
+    print(f"stats: {len(summary)} rows from {len(cells)} cells -> {args.out / 'summary.parquet'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

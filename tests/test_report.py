@@ -1,0 +1,336 @@
+"""The report stage on small datasets built here with known numbers:
+statistics checked against hand computations, the report's text following
+the data, every chart rendered by a real headless Chromium with the
+network off, and the Snakemake rules rebuilding the report from a dataset
+without measuring anything."""
+
+import json
+import math
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+
+from conftest import REPO
+from scripts import charts, report, stats
+
+CHROMIUM = Path("/usr/bin/chromium")
+T_975_DF2 = 4.302653  # Student t, 0.975 quantile, 2 degrees of freedom (tables)
+
+# %CPU (schedstat) of each repetition, per (server, vcpus, clients).
+CPU = {
+    ("papayachat", 1, 1): [4.0, 5.0, 6.0],
+    ("papayachat", 1, 4): [10.0, 12.0, 14.0],
+    ("goroutines", 1, 1): [3.0, 3.0, 3.0],
+    ("goroutines", 1, 4): [5.0, 6.0, 7.0],
+    ("papayachat", 2, 1): [5.0, 6.0, 7.0],
+    ("papayachat", 2, 4): [16.0, 18.0, 20.0],
+    ("goroutines", 2, 1): [3.0, 4.0, 5.0],
+    ("goroutines", 2, 4): [6.0, 6.0, 9.0],
+}
+WINDOW_S = 10.0
+RATE = 125_000.0  # bytes/s per client: 1 Mbps
+
+
+def cell_row(server: str, vcpus: int, clients: int, rep: int, pct: float) -> dict:
+    cpu_s = pct / 100 * WINDOW_S
+    return {
+        "server": server, "vcpus": vcpus, "clients": clients, "repetition": rep,
+        "host": "testhost", "started_utc": f"2030-01-01T00:00:{rep:02d}+00:00",
+        "window_s": WINDOW_S + 0.2, "top_window_s": WINDOW_S,
+        "server_cpu_s_top": cpu_s, "server_cpu_s_schedstat": cpu_s,
+        "server_cpu_s_ticks": cpu_s, "server_cpu_pct_top": pct,
+        "server_cpu_pct_schedstat": pct, "server_cpu_pct_ticks": pct,
+        "server_machine_pct": pct / vcpus,
+        # One fifth user time, four fifths system time.
+        "server_user_s": 0.2 * cpu_s, "server_system_s": 0.8 * cpu_s,
+        "server_nvcsw_per_s": (900.0 if server == "papayachat" else 300.0) * clients,
+        "server_nivcsw_per_s": 10.0 * clients,
+        "server_threads_exited": 0, "cpu_top_frames_zero": 0,
+        "target_bytes_per_s": RATE, "achieved_ratio_min": 0.995,
+        "achieved_ratio_mean": 1.0, "achieved_ratio_max": 1.0,
+        "loadgen_writes_per_s": 900.0 * clients, "loadgen_cpu_pct": 3.0 * clients,
+        "server_cpus_user_pct": 1.0, "server_cpus_system_pct": 4.0 * clients,
+        "server_cpus_softirq_pct": 0.5 * clients, "server_cpus_irq_pct": 0.0,
+        "server_cpus_steal_pct": 0.0, "server_cpus_idle_pct": 100.0 - pct / vcpus - 2.0,
+        "aux_cpus_busy_pct": 20.0, "aux_cpus_steal_pct": 0.0,
+        "gomaxprocs": vcpus if server == "goroutines" else None,
+        "server_cpus": ",".join(str(c) for c in range(1, vcpus + 1)),
+        "shared_cpus": False, "flag_steal": False, "flag_aux_busy": False, "flagged": False,
+    }
+
+
+def write_dataset(folder: Path, cpu: dict) -> Path:
+    """cells.parquet and top_frames.parquet (three frames per cell: the
+    cell's %CPU -1, +0 and +1) for the given %CPU per repetition."""
+    cells, frames = [], []
+    for (server, vcpus, clients), pcts in cpu.items():
+        for rep, pct in enumerate(pcts, start=1):
+            cells.append(cell_row(server, vcpus, clients, rep, pct))
+            frames += [{"server": server, "vcpus": vcpus, "clients": clients,
+                        "repetition": rep, "host": "testhost", "frame": i + 1,
+                        "server_cpu_pct": pct + d} for i, d in enumerate((-1.0, 0.0, 1.0))]
+    folder.mkdir(parents=True, exist_ok=True)
+    pd.DataFrame(cells).astype({"gomaxprocs": "Int64"}).to_parquet(folder / "cells.parquet")
+    pd.DataFrame(frames).to_parquet(folder / "top_frames.parquet")
+    pd.DataFrame({"frame": [], "pid": []}).to_parquet(folder / "top_procs.parquet")
+    return folder
+
+
+def build_report(work: Path, cpu: dict, *options: str) -> str:
+    """The three CLIs, as the rules run them; returns the report's HTML."""
+    dataset = write_dataset(work / "dataset", cpu)
+    assert stats.main([str(dataset), str(work / "stats")]) == 0
+    assert charts.main([str(work / "stats/summary.parquet"), str(work / "charts")]) == 0
+    assert report.main(["--dataset", str(dataset), "--summary", str(work / "stats/summary.parquet"),
+                        "--charts", str(work / "charts"), "--out", str(work / "report.html"),
+                        *options]) == 0
+    return (work / "report.html").read_text()
+
+
+def text_of(page: str) -> str:
+    """The report's visible text, tags and scripts removed, spaces collapsed."""
+    page = re.sub(r"<script.*?</script>", " ", page, flags=re.S)
+    page = re.sub(r"<style.*?</style>", " ", page, flags=re.S)
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", page)).replace("&#x27;", "'")
+
+
+@pytest.fixture(scope="module")
+def summary(tmp_path_factory) -> pd.DataFrame:
+    dataset = write_dataset(tmp_path_factory.mktemp("ds") / "dataset", CPU)
+    return stats.summarize(*stats.load_dataset(dataset)).set_index(stats.GROUP)
+
+
+@pytest.mark.parametrize("df, expected", [(1, 12.706), (2, 4.303), (5, 2.571),
+                                          (10, 2.228), (30, 2.042), (1000, 1.962)])
+def test_t_quantile_matches_tables(df, expected):
+    assert stats.t_quantile(0.975, df) == pytest.approx(expected, abs=5e-4)
+
+
+def test_mean_and_ci_across_repetitions(summary):
+    row = summary.loc[("papayachat", 1, 4)]
+    assert row["repetitions"] == 3
+    assert row["cpu_pct_mean"] == pytest.approx(12.0)
+    assert row["cpu_pct_std"] == pytest.approx(2.0)  # sample std of 10, 12, 14
+    half = T_975_DF2 * 2.0 / math.sqrt(3)
+    assert row["cpu_pct_ci_low"] == pytest.approx(12.0 - half, abs=1e-4)
+    assert row["cpu_pct_ci_high"] == pytest.approx(12.0 + half, abs=1e-4)
+    # Equal repetitions: no spread, an interval of zero width.
+    flat = summary.loc[("goroutines", 1, 1)]
+    assert flat["cpu_pct_std"] == 0
+    assert flat["cpu_pct_ci_low"] == flat["cpu_pct_ci_high"] == pytest.approx(3.0)
+
+
+def test_spread_over_top_frames_uses_the_sample_std(summary):
+    # Frames 9..11, 11..13, 13..15 pooled: squared deviations from 12 sum to 30.
+    row = summary.loc[("papayachat", 1, 4)]
+    assert row["top_frames"] == 9
+    assert row["top_cpu_pct_mean"] == pytest.approx(12.0)
+    assert row["top_cpu_pct_median"] == pytest.approx(12.0)
+    assert row["top_cpu_pct_std"] == pytest.approx(math.sqrt(30 / 8))  # not 30 / 9
+    assert row["top_cpu_pct_cv"] == pytest.approx(math.sqrt(30 / 8) / 12.0)
+
+
+def test_cost_per_mb_split_and_context_switches(summary):
+    row = summary.loc[("papayachat", 1, 4)]
+    # 4 clients at 125 kB/s = 0.5 MB/s; 12 % of a core = 0.12 CPU-s/s.
+    assert row["mb_per_s"] == pytest.approx(0.5)
+    assert row["cpu_s_per_mb_mean"] == pytest.approx(0.24)
+    assert row["user_pct_mean"] == pytest.approx(2.4)
+    assert row["system_pct_mean"] == pytest.approx(9.6)
+    assert row["system_share_pct_mean"] == pytest.approx(80.0)
+    assert row["nvcsw_per_s_mean"] == pytest.approx(3600.0)
+    assert row["nvcsw_per_mb_mean"] == pytest.approx(7200.0)
+    assert row["cpus_softirq_pct_mean"] == pytest.approx(2.0)
+    assert summary.loc[("papayachat", 2, 4), "machine_pct_mean"] == pytest.approx(9.0)
+
+
+def test_one_repetition_has_no_interval(tmp_path):
+    dataset = write_dataset(tmp_path / "dataset", {k: v[:1] for k, v in CPU.items()})
+    row = stats.summarize(*stats.load_dataset(dataset)).iloc[0]
+    assert row["repetitions"] == 1
+    assert math.isnan(row["cpu_pct_std"]) and math.isnan(row["cpu_pct_ci_low"])
+
+
+def test_summary_columns_are_documented(tmp_path):
+    dataset = write_dataset(tmp_path / "dataset", CPU)
+    assert stats.main([str(dataset), str(tmp_path / "stats")]) == 0
+    schema = pq.read_schema(tmp_path / "stats/summary.parquet")
+    doc = schema.field("cpu_pct_std").metadata[b"description"].decode()
+    assert "ddof=1" in doc
+    assert all(f.metadata and b"description" in f.metadata for f in schema)
+    assert len(pd.read_csv(tmp_path / "stats/summary.csv")) == len(CPU)
+
+
+def test_missing_column_is_named(tmp_path, capsys):
+    dataset = write_dataset(tmp_path / "dataset", CPU)
+    cells = pd.read_parquet(dataset / "cells.parquet")
+    cells.drop(columns="server_cpu_pct_schedstat").to_parquet(dataset / "cells.parquet")
+    assert stats.main([str(dataset), str(tmp_path / "stats")]) == 1
+    assert "server_cpu_pct_schedstat" in capsys.readouterr().err
+
+
+def test_ratio_of_the_two_servers(summary):
+    ratio = stats.server_ratio(summary.reset_index(), "papayachat", "goroutines")
+    by = ratio.set_index(["vcpus", "clients"])["ratio"]
+    assert by[(1, 4)] == pytest.approx(12.0 / 6.0)
+    assert by[(2, 1)] == pytest.approx(6.0 / 4.0)
+    assert stats.server_ratio(summary.reset_index(), "papayachat", "nginx").empty
+
+
+def test_report_text_follows_the_data(tmp_path):
+    text = text_of(build_report(tmp_path / "a", CPU))
+    # 10, 12, 14: mean 12, CI 12 -+ 4.303 * 2 / sqrt(3) = 7.03 to 17.0.
+    assert ("At 4 clients on 1 vCPU, papayachat used 12.0 % of one core "
+            "(95 % CI 7.03 to 17.0 %; 3 repetitions) and goroutines 6.00 %") in text
+    assert "papayachat used 2.00× as much" in text
+    assert "80.0 % of papayachat's CPU time and 80.0 % of goroutines'" in text
+
+    changed = dict(CPU)
+    changed[("papayachat", 1, 4)] = [10.0, 12.0, 20.0]
+    text = text_of(build_report(tmp_path / "b", changed))
+    # Mean 14, sample std sqrt(28): CI 14 -+ 4.303 * 5.29 / 1.73 = 0.855 to 27.1.
+    assert ("At 4 clients on 1 vCPU, papayachat used 14.0 % of one core "
+            "(95 % CI 0.855 to 27.1 %; 3 repetitions)") in text
+    assert "papayachat used 2.33× as much" in text
+    assert "papayachat used 12.0 % of one core" not in text
+
+
+def test_report_answers_h2_from_several_vcpu_levels(tmp_path):
+    text = text_of(build_report(tmp_path, CPU))
+    assert "vCPU levels measured: 1, 2 (4 of 1, 2, 4 not measured)" in text
+    # 4 clients = 0.5 MB/s: papayachat 12 % -> 0.24, 18 % -> 0.36 CPU-s per MB.
+    assert ("going from 1 to 2 vCPUs changed papayachat's from 0.240 to 0.360 CPU-s "
+            "per MB (1.50×") in text
+    assert "goroutines' from 0.120 to 0.140 CPU-s per MB (1.17×" in text
+    # Growth papayachat: 6/5 and 18/12; goroutines: 4/3 and 7/6.
+    assert "papayachat's cost per MB grew less (or fell more) than goroutines' at 1 of them" in text
+
+
+def test_report_says_h2_needs_more_levels(tmp_path):
+    one_level = {k: v for k, v in CPU.items() if k[1] == 1}
+    text = text_of(build_report(tmp_path, one_level))
+    assert "Only 1 vCPU was measured (2, 4 of 1, 2, 4 not measured): H2 cannot be answered" in text
+    assert "Loopback caveat" in text and "sending" in text
+
+
+def test_report_with_one_repetition_says_so(tmp_path):
+    text = text_of(build_report(tmp_path, {k: v[:1] for k, v in CPU.items()}))
+    assert "(one repetition, no interval; 1 repetition)" in text
+    assert "Every cell was measured once: one repetition, no interval." in text
+
+
+def test_report_takes_kernel_and_settings_from_raw_meta(tmp_path):
+    raw = tmp_path / "raw"
+    for (server, vcpus, clients), pcts in CPU.items():
+        for rep in range(1, len(pcts) + 1):
+            folder = raw / server / f"v{vcpus}c{clients}r{rep}"
+            folder.mkdir(parents=True)
+            (folder / "meta.json").write_text(json.dumps({
+                "server": server, "vcpus": vcpus, "clients": clients, "repetition": rep,
+                "kernel": "6.1.0-test", "cpu_model": "Test CPU", "host_cpus": [0, 1, 2],
+                "settings": {"rate": "1Mbps", "load_tolerance": 0.02}}))
+    stale = raw / "papayachat/v1c64r1"  # a cell not in the dataset is ignored
+    stale.mkdir()
+    (stale / "meta.json").write_text(json.dumps({
+        "server": "papayachat", "vcpus": 1, "clients": 64, "repetition": 1,
+        "kernel": "5.0-stale"}))
+    text = text_of(build_report(tmp_path, CPU, "--raw", str(raw)))
+    assert "kernel 6.1.0-test CPU model Test CPU CPUs available 3" in text
+    assert "rate 1Mbps" in text and "(load_tolerance: 0.02)" in text
+    assert "5.0-stale" not in text
+    text = text_of(build_report(tmp_path / "no-raw", CPU))
+    assert "kernel not in the dataset (raw meta.json files not found)" in text
+
+
+def chromium_dom(page: Path, profile: Path) -> str:
+    """The DOM after scripts ran, from a real headless Chromium whose only
+    proxy is a closed port: any network access would fail."""
+    if not CHROMIUM.exists():
+        pytest.fail(f"{CHROMIUM} not found: install it with apt-get update && "
+                    "apt-get install -y --no-install-recommends chromium")
+    res = subprocess.run(
+        [str(CHROMIUM), "--headless", "--no-sandbox", "--disable-gpu",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync",
+         "--no-first-run", f"--user-data-dir={profile}", "--proxy-server=127.0.0.1:9",
+         "--virtual-time-budget=10000", "--dump-dom", page.as_uri()],
+        capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0, res.stderr[-2000:]
+    return res.stdout
+
+
+@pytest.mark.parametrize("levels", [(1,), (1, 2)])
+def test_every_chart_renders_offline_in_chromium(tmp_path, levels):
+    build_report(tmp_path, {k: v for k, v in CPU.items() if k[1] in levels})
+    page = (tmp_path / "report.html").read_text()
+    assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", page), "remote resource"
+    dom = chromium_dom(tmp_path / "report.html", tmp_path / "profile")
+    body = re.sub(r"<script.*?</script>", "", dom, flags=re.S)
+    for name in charts.CHARTS:
+        match = re.search(rf'id="chart-{name}"[^>]*>(.*?)</figure>', body, flags=re.S)
+        assert match, f"no container for {name}"
+        rendered = match.group(1)
+        assert "Chart failed" not in rendered, rendered[:500]
+        assert "<svg" in rendered and 'class="mark-' in rendered, f"{name} not drawn"
+
+
+def test_rules_and_captions_name_every_chart():
+    rules = (REPO / "workflow/rules/report.smk").read_text()
+    listed = re.search(r"^CHARTS = \[(.*?)\]", rules, flags=re.S | re.M).group(1)
+    assert re.findall(r'"(\w+)"', listed) == list(charts.CHARTS)
+    for name in charts.CHARTS:
+        assert (REPO / f"workflow/report/{name}.rst").read_text().strip()
+
+
+def copy_workflow(dest: Path) -> Path:
+    """What the rules need: the workflow, its scripts and config."""
+    for name in ("Snakefile", "environment.yml"):
+        shutil.copy2(REPO / name, dest / name)
+    for folder in ("workflow", "scripts", "config"):
+        shutil.copytree(REPO / folder, dest / folder,
+                        ignore=shutil.ignore_patterns("__pycache__"))
+    return dest
+
+
+def snakemake(work: Path, *options: str) -> str:
+    """Ask for the report only, with only the report's rules allowed: the
+    dataset written by the test has no raw cells behind it."""
+    res = subprocess.run([sys.executable, "-m", "snakemake", "--cores", "1", *options,
+                          "--allowed-rules", "stats", "charts", "report",
+                          "--", "results/report.html"],
+                         cwd=work, capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
+    return res.stdout + res.stderr
+
+
+def planned_jobs(dry_run: str) -> dict[str, int]:
+    """Snakemake's "Job stats" table of a dry run, as rule -> count."""
+    table = dry_run.split("Job stats:", 1)[1].split("total", 1)[0]
+    return {rule: int(n) for rule, n in re.findall(r"^(\w+)\s+(\d+)$", table, flags=re.M)}
+
+
+def test_rules_rebuild_the_report_from_the_dataset_alone(tmp_path):
+    work = copy_workflow(tmp_path)
+    write_dataset(work / "results/dataset", CPU)
+    plan = snakemake(work, "-n")
+    assert planned_jobs(plan) == {"stats": 1, "charts": 1, "report": 1}
+    assert "Measuring" not in plan
+    snakemake(work)
+    assert "papayachat used 12.0 % of one core" in text_of(
+        (work / "results/report.html").read_text())
+    assert "Nothing to be done" in snakemake(work, "-n")
+
+    changed = dict(CPU)
+    changed[("papayachat", 1, 4)] = [10.0, 12.0, 20.0]
+    write_dataset(work / "results/dataset", changed)
+    plan = snakemake(work, "-n")
+    assert planned_jobs(plan) == {"stats": 1, "charts": 1, "report": 1}
+    assert "Measuring" not in plan
+    snakemake(work)
+    assert "papayachat used 14.0 % of one core" in text_of(
+        (work / "results/report.html").read_text())
