@@ -104,8 +104,18 @@ def tool_sources(wildcards):
     return glob(f"tools/{wildcards.tool}/*") + glob("common/*")
 
 
+# The Python modules a job imports count as its inputs: Snakemake sees
+# only the code written in the workflow, and a changed parser must reparse.
+MEASURE_CODE = ["scripts/measure.py", "scripts/procfs.py", "scripts/cpus.py"]
+PARSE_CODE = ["scripts/cell.py", "scripts/topparse.py"]
+
+
 def measure_inputs(wildcards):
-    inputs = {"rusage": f"{BIN}/rusage", "loadgen": f"{BIN}/loadgen"}
+    inputs = {
+        "rusage": f"{BIN}/rusage",
+        "loadgen": f"{BIN}/loadgen",
+        "code": MEASURE_CODE,
+    }
     if server_def(wildcards).get("build"):
         inputs["server"] = f"{BIN}/{wildcards.server}.built"
     else:

@@ -8,7 +8,8 @@
 
 rule parse_cell:
     input:
-        RAW,
+        raw=RAW,
+        code=PARSE_CODE,
     output:
         expand(f"{PARSED}/{{table}}.parquet", table=TABLES, allow_missing=True),
     log:
@@ -20,16 +21,19 @@ rule parse_cell:
     params:
         out=PARSED,
     message:
-        "Parsing {input}"
+        "Parsing {input.raw}"
     run:
-        log_to(log[0], lambda: write_tables(parse_cell(input[0]), Path(params.out)))
+        log_to(log[0], lambda: write_tables(parse_cell(input.raw), Path(params.out)))
 
 
 if MERGE_FROM:
 
     rule merge:
         input:
-            expand("{folder}/dataset/{table}.parquet", folder=MERGE_FROM, table=TABLES),
+            data=expand(
+                "{folder}/dataset/{table}.parquet", folder=MERGE_FROM, table=TABLES
+            ),
+            code="scripts/merge.py",
         output:
             DATASET,
         log:
@@ -50,7 +54,8 @@ else:
 
     rule aggregate:
         input:
-            cells(f"{PARSED}/cells.parquet"),
+            cells=cells(f"{PARSED}/cells.parquet"),
+            code="scripts/aggregate.py",
         output:
             DATASET,
         log:
@@ -60,7 +65,7 @@ else:
         resources:
             host=1,
         params:
-            cells=lambda w, input: [os.path.dirname(f) for f in input],
+            cells=lambda w, input: [os.path.dirname(f) for f in input.cells],
             out=lambda w, output: os.path.dirname(output[0]),
         message:
             "Gathering the cells into results/dataset/"
