@@ -10,6 +10,10 @@ Units: memory is converted to KiB whatever unit top chose (summary lines
 "KiB Mem" .. "EiB Mem", process columns with m/g/t/p/e suffixes); %CPU is
 per process in Irix mode (100 = one full core); TIME+ becomes seconds, as
 precise as the form top had room for (hundredths down to whole weeks).
+
+Why not jc's top parser (jc 1.26.1, tried on a 64-client cell's top.txt):
+it labels top's KiB columns as bytes (VIRT 2492 KiB became 2492 bytes),
+leaves TIME+ as text, and took 0.48 s per file against about 0.07 s here.
 """
 
 import os
