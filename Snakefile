@@ -6,6 +6,19 @@ configfile: "config/config.yaml"
 
 
 include: "workflow/rules/common.smk"
+
+
+# On a cluster these run on the submitting host: they are cheap, and
+# queueing each would cost more than running it.
+localrules:
+    parse_cell,
+    aggregate,
+    merge,
+    stats,
+    charts,
+    report,
+
+
 include: "workflow/rules/build.smk"
 include: "workflow/rules/measure.smk"
 include: "workflow/rules/dataset.smk"

@@ -245,6 +245,8 @@ class Cell:
             "shared_cpus": self.plan.shared,
             "gomaxprocs": summary.get("gomaxprocs"),
             "port": port,
+            # Set when the cell ran as a Slurm job (the cluster profile).
+            "slurm_job_id": os.environ.get("SLURM_JOB_ID"),
             "settings": {
                 "rate": a.rate, "message": a.message,
                 "write_interval": a.write_interval, "warmup_s": a.warmup,

@@ -45,8 +45,11 @@ if unknown:
         f"declared in server_defs: {', '.join(config['server_defs'])}"
     )
 MERGE_FROM = [os.path.normpath(f) for f in config["merge_from"]]
-# Merging measures nothing, so this host's CPUs do not matter then.
-for v in [] if MERGE_FROM else VCPUS:
+# Merging measures nothing, and on a cluster the cells run on other hosts
+# (whose CPUs scripts.measure checks there): this host's CPUs matter only
+# for a local run that measures.
+LOCAL_RUN = workflow.is_main_process and workflow.local_exec
+for v in VCPUS if LOCAL_RUN and not MERGE_FROM else []:
     try:
         plan_cpus(v, os.sched_getaffinity(0), config["allow_shared_cpus"])
     except CpuPlanError as exc:
@@ -108,6 +111,10 @@ def tool_sources(wildcards):
 # only the code written in the workflow, and a changed parser must reparse.
 MEASURE_CODE = ["scripts/measure.py", "scripts/procfs.py", "scripts/cpus.py"]
 PARSE_CODE = ["scripts/cell.py", "scripts/topparse.py"]
+
+
+def slurm_partition(wildcards):
+    return config["slurm_partitions"].get(wildcards.vcpus, f"vcpus{wildcards.vcpus}")
 
 
 def measure_inputs(wildcards):

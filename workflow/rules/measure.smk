@@ -12,8 +12,15 @@ rule measure:
         f"results/logs/measure/{CELL}.log",
     conda:
         "../../environment.yml"
+    threads: lambda w: int(w.vcpus) + 1
     resources:
         host=HOST,
+        # On Slurm: the vCPU level's partition, the server's CPUs plus one
+        # for loadgen and the samplers, and the node to itself.
+        slurm_partition=slurm_partition,
+        cpus_per_task=lambda w: int(w.vcpus) + 1,
+        slurm_extra="'--exclusive'",
+        runtime=lambda w: 10 + config["top_frames"] * config["top_delay"] // 60,
     params:
         command=lambda w: server_def(w)["command"].format(bin=BIN),
         rate=config["rate"],
