@@ -10,6 +10,12 @@ intervals: mean +- t(0.975, n - 1) * std / sqrt(n), Student t computed
 exactly for integer degrees of freedom (no scipy); with one repetition the
 std and the interval are NaN.
 
+Repetitions are the dataset's cells, one per measurement: a (server,
+vcpus, clients, repetition) measured on two hosts (results merged by
+scripts.merge) is two cells, and both count as repetitions of their group,
+never dropped or averaged into one. The `hosts` column names the hosts of
+each group.
+
 MB is 10^6 bytes (SI, like the load's rates). Bytes received per second are
 taken from the load: target_bytes_per_s * clients * achieved_ratio_mean
 (loadgen's sent bytes, which equal what the server read).
@@ -58,7 +64,9 @@ COLUMNS = {
     "server": "server name",
     "vcpus": "CPUs the server was pinned to",
     "clients": "concurrent clients",
-    "repetitions": "cells (repetitions) in the group",
+    "repetitions": "cells (repetitions) in the group; the same repetition measured "
+                   "on two hosts counts twice",
+    "hosts": "hosts the group's cells ran on, comma-separated",
     "flagged_cells": "cells flagged in the dataset (shared CPUs, steal, busy load generator)",
     "achieved_ratio_min": "lowest achieved/target load ratio of any connection in the group",
     "mb_per_s": "MB (10^6 bytes) received per second: "
@@ -130,14 +138,14 @@ def require(df: pd.DataFrame, table: str, columns: list[str]) -> None:
 def per_repetition(cells: pd.DataFrame) -> pd.DataFrame:
     """One row per cell with the metrics of METRICS."""
     require(cells, "cells", GROUP + [
-        "repetition", "top_window_s", "server_cpu_pct_schedstat",
+        "repetition", "host", "top_window_s", "server_cpu_pct_schedstat",
         "server_machine_pct", "server_cpu_s_schedstat", "server_user_s",
         "server_system_s", "server_nvcsw_per_s", "server_nivcsw_per_s",
         "target_bytes_per_s", "achieved_ratio_mean", "achieved_ratio_min",
         "server_cpus_softirq_pct", "server_cpus_system_pct", "flagged"])
     mb_per_s = cells["target_bytes_per_s"] * cells["clients"] * cells["achieved_ratio_mean"] / 1e6
     busy_s = cells["server_user_s"] + cells["server_system_s"]
-    return cells[GROUP + ["repetition", "flagged", "achieved_ratio_min"]].assign(
+    return cells[GROUP + ["repetition", "host", "flagged", "achieved_ratio_min"]].assign(
         mb_per_s=mb_per_s,
         cpu_pct=cells["server_cpu_pct_schedstat"],
         machine_pct=cells["server_machine_pct"],
@@ -172,12 +180,14 @@ def frame_stats(frames: pd.DataFrame) -> pd.DataFrame:
 
 
 def summarize(cells: pd.DataFrame, frames: pd.DataFrame) -> pd.DataFrame:
-    """One row per (server, vcpus, clients); columns as in COLUMNS."""
+    """One row per (server, vcpus, clients); columns as in COLUMNS. Every
+    cell is a repetition of its group, whichever host it ran on."""
     reps = per_repetition(cells)
     rows = []
     for key, group in reps.groupby(GROUP, sort=True):
         row = dict(zip(GROUP, key))
         row["repetitions"] = len(group)
+        row["hosts"] = ", ".join(sorted(group["host"].astype(str).unique()))
         row["flagged_cells"] = int(group["flagged"].sum())
         row["achieved_ratio_min"] = group["achieved_ratio_min"].min()
         row["mb_per_s"] = group["mb_per_s"].mean()

@@ -4,7 +4,7 @@ the data, every chart rendered by a real headless Chromium with the
 network off, and the Snakemake rules rebuilding the report from a dataset
 without measuring anything."""
 
-import json
+import html
 import math
 import re
 import shutil
@@ -35,13 +35,27 @@ CPU = {
 }
 WINDOW_S = 10.0
 RATE = 125_000.0  # bytes/s per client: 1 Mbps
+# Kernel, CPU model and CPUs of each host (others get the default).
+HOSTS = {"vm-a": ("6.1.0-a", "Test CPU A", "0,1"),
+         "vm-b": ("6.12.0-b", "Test CPU B", "0,1,2,3")}
+DEFAULT_HOST = ("6.1.0-test", "Test CPU", "0,1,2")
 
 
-def cell_row(server: str, vcpus: int, clients: int, rep: int, pct: float) -> dict:
+def cell_row(server: str, vcpus: int, clients: int, rep: int, pct: float,
+             host: str = "testhost") -> dict:
     cpu_s = pct / 100 * WINDOW_S
+    kernel, cpu_model, host_cpus = HOSTS.get(host, DEFAULT_HOST)
+    started = f"2030-01-01T00:00:{rep:02d}+00:00"
     return {
         "server": server, "vcpus": vcpus, "clients": clients, "repetition": rep,
-        "host": "testhost", "started_utc": f"2030-01-01T00:00:{rep:02d}+00:00",
+        "host": host,
+        "cell_id": f"{host}/{server}/vcpus{vcpus}/clients{clients}/rep{rep}@{started}",
+        "started_utc": started, "ended_utc": f"2030-01-01T00:01:{rep:02d}+00:00",
+        "kernel": kernel, "cpu_model": cpu_model, "host_cpus": host_cpus,
+        "aux_cpus": "0", "cc_version": "cc (Test) 12.2.0", "go_version": "go version go1.27.3",
+        "top_version": "top from procps-ng 4.0.2", "rate": "1Mbps", "message": "message\\n",
+        "write_interval": "1100us", "warmup_s": 2.0, "top_frames": 3, "top_delay_s": 1.0,
+        "load_tolerance": 0.02,
         "window_s": WINDOW_S + 0.2, "top_window_s": WINDOW_S,
         "server_cpu_s_top": cpu_s, "server_cpu_s_schedstat": cpu_s,
         "server_cpu_s_ticks": cpu_s, "server_cpu_pct_top": pct,
@@ -65,16 +79,21 @@ def cell_row(server: str, vcpus: int, clients: int, rep: int, pct: float) -> dic
     }
 
 
-def write_dataset(folder: Path, cpu: dict) -> Path:
+def write_dataset(folder: Path, cpu: dict, hosts: dict | None = None) -> Path:
     """cells.parquet and top_frames.parquet (three frames per cell: the
-    cell's %CPU -1, +0 and +1) for the given %CPU per repetition."""
+    cell's %CPU -1, +0 and +1) for the given %CPU per repetition. hosts:
+    vCPU level -> the hosts that measured its cells (each host every cell,
+    as results merged from several hosts would hold them); default testhost."""
     cells, frames = [], []
     for (server, vcpus, clients), pcts in cpu.items():
-        for rep, pct in enumerate(pcts, start=1):
-            cells.append(cell_row(server, vcpus, clients, rep, pct))
-            frames += [{"server": server, "vcpus": vcpus, "clients": clients,
-                        "repetition": rep, "host": "testhost", "frame": i + 1,
-                        "server_cpu_pct": pct + d} for i, d in enumerate((-1.0, 0.0, 1.0))]
+        for host in (hosts or {}).get(vcpus, ["testhost"]):
+            for rep, pct in enumerate(pcts, start=1):
+                row = cell_row(server, vcpus, clients, rep, pct, host)
+                cells.append(row)
+                frames += [{"server": server, "vcpus": vcpus, "clients": clients,
+                            "repetition": rep, "host": host, "cell_id": row["cell_id"],
+                            "frame": i + 1, "server_cpu_pct": pct + d}
+                           for i, d in enumerate((-1.0, 0.0, 1.0))]
     folder.mkdir(parents=True, exist_ok=True)
     pd.DataFrame(cells).astype({"gomaxprocs": "Int64"}).to_parquet(folder / "cells.parquet")
     pd.DataFrame(frames).to_parquet(folder / "top_frames.parquet")
@@ -82,9 +101,9 @@ def write_dataset(folder: Path, cpu: dict) -> Path:
     return folder
 
 
-def build_report(work: Path, cpu: dict, *options: str) -> str:
+def build_report(work: Path, cpu: dict, *options: str, hosts: dict | None = None) -> str:
     """The three CLIs, as the rules run them; returns the report's HTML."""
-    dataset = write_dataset(work / "dataset", cpu)
+    dataset = write_dataset(work / "dataset", cpu, hosts)
     assert stats.main([str(dataset), str(work / "stats")]) == 0
     assert charts.main([str(work / "stats/summary.parquet"), str(work / "charts")]) == 0
     assert report.main(["--dataset", str(dataset), "--summary", str(work / "stats/summary.parquet"),
@@ -97,7 +116,7 @@ def text_of(page: str) -> str:
     """The report's visible text, tags and scripts removed, spaces collapsed."""
     page = re.sub(r"<script.*?</script>", " ", page, flags=re.S)
     page = re.sub(r"<style.*?</style>", " ", page, flags=re.S)
-    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", page)).replace("&#x27;", "'")
+    return html.unescape(re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", page)))
 
 
 @pytest.fixture(scope="module")
@@ -225,27 +244,91 @@ def test_report_with_one_repetition_says_so(tmp_path):
     assert "Every cell was measured once: one repetition, no interval." in text
 
 
-def test_report_takes_kernel_and_settings_from_raw_meta(tmp_path):
-    raw = tmp_path / "raw"
-    for (server, vcpus, clients), pcts in CPU.items():
-        for rep in range(1, len(pcts) + 1):
-            folder = raw / server / f"v{vcpus}c{clients}r{rep}"
-            folder.mkdir(parents=True)
-            (folder / "meta.json").write_text(json.dumps({
-                "server": server, "vcpus": vcpus, "clients": clients, "repetition": rep,
-                "kernel": "6.1.0-test", "cpu_model": "Test CPU", "host_cpus": [0, 1, 2],
-                "settings": {"rate": "1Mbps", "load_tolerance": 0.02}}))
-    stale = raw / "papayachat/v1c64r1"  # a cell not in the dataset is ignored
-    stale.mkdir()
-    (stale / "meta.json").write_text(json.dumps({
-        "server": "papayachat", "vcpus": 1, "clients": 64, "repetition": 1,
-        "kernel": "5.0-stale"}))
-    text = text_of(build_report(tmp_path, CPU, "--raw", str(raw)))
-    assert "kernel 6.1.0-test CPU model Test CPU CPUs available 3" in text
-    assert "rate 1Mbps" in text and "(load_tolerance: 0.02)" in text
-    assert "5.0-stale" not in text
-    text = text_of(build_report(tmp_path / "no-raw", CPU))
-    assert "kernel not in the dataset (raw meta.json files not found)" in text
+def test_report_takes_the_environment_from_the_cells_table(tmp_path):
+    text = text_of(build_report(tmp_path, CPU))
+    # The hosts table: host, vCPU levels, cells, kernel, CPU model, CPUs.
+    assert "testhost 1, 2 24 6.1.0-test Test CPU 3 2030-01-01" in text
+    assert ('rate 1Mbps, message "message\\n", write interval 1100us, warm-up 2.0 s, '
+            "load tolerance 0.02") in text
+    assert "3 frames per cell at 1.00 s" in text
+    assert "cc: cc (Test) 12.2.0; go: go version go1.27.3; top: top from procps-ng" in text
+    assert "(load_tolerance: 0.02)" in text
+    assert "not in the dataset" not in text
+
+
+def test_report_needs_no_raw_folder_and_names_missing_columns(tmp_path, capsys):
+    build_report(tmp_path, CPU)
+    with pytest.raises(SystemExit):  # the --raw option is gone
+        report.main(["--dataset", str(tmp_path / "dataset"), "--raw", str(tmp_path),
+                     "--summary", str(tmp_path / "stats/summary.parquet"),
+                     "--charts", str(tmp_path / "charts"), "--out", str(tmp_path / "r.html")])
+    cells = pd.read_parquet(tmp_path / "dataset/cells.parquet")
+    cells.drop(columns=["kernel", "cpu_model"]).to_parquet(tmp_path / "dataset/cells.parquet")
+    assert report.main(["--dataset", str(tmp_path / "dataset"),
+                        "--summary", str(tmp_path / "stats/summary.parquet"),
+                        "--charts", str(tmp_path / "charts"),
+                        "--out", str(tmp_path / "r.html")]) == 1
+    err = capsys.readouterr().err
+    assert "kernel, cpu_model" in err and "rebuild" in err
+    assert not (tmp_path / "r.html").exists()
+
+
+def quality_rows(page: str) -> list[list[str]]:
+    """The per-cell data-quality table, as rows of cell texts."""
+    table = page.split("<h3>Per cell</h3>", 1)[1].split("</table>", 1)[0]
+    body = table.split("<tbody>", 1)[1]
+    return [re.findall(r"<td[^>]*>(.*?)</td>", row)
+            for row in re.findall(r"<tr[^>]*>(.*?)</tr>", body, flags=re.S)]
+
+
+def test_report_shows_every_host_of_a_merged_dataset(tmp_path):
+    """Results merged from two hosts: 1 vCPU measured on vm-a, 2 on vm-b."""
+    page = build_report(tmp_path, CPU, hosts={1: ["vm-a"], 2: ["vm-b"]})
+    text = text_of(page)
+    assert "on 2 hosts" in text
+    # The hosts table: host, vCPU levels measured, cells, kernel, CPU model, CPUs.
+    assert "vm-a 1 12 6.1.0-a Test CPU A 2 " in text
+    assert "vm-b 2 12 6.12.0-b Test CPU B 4 " in text
+    # Which of 1, 2, 4 were measured, and that 4 is missing.
+    assert "vCPU levels 1, 2 (not measured: 4)" in text
+    assert "vCPU levels measured: 1, 2 (4 of 1, 2, 4 not measured)" in text
+    assert "vCPU levels measured: 1, 2; not measured: 4 (of 1, 2, 4)." in text
+    assert "Cells from 2 hosts (vm-a: 12 cells at 1 vCPU; vm-b: 12 cells at 2 vCPUs)" in text
+    # H2 compares levels measured on different hosts: the report says so.
+    assert "1 vCPU was measured on vm-a and 2 on vm-b" in text
+    # Every cell's host, first column of the per-cell table; no cell_id.
+    rows = quality_rows(page)
+    assert len(rows) == 24
+    assert {(r[0], r[2]) for r in rows} == {("vm-a", "1"), ("vm-b", "2")}
+    assert "cell_id" not in page and "@2030" not in page
+
+
+def test_same_cell_on_two_hosts_counts_as_two_repetitions(tmp_path):
+    """The same (server, vcpus, clients, repetition) from two hosts: both
+    kept, each a repetition; nothing dropped or averaged into one."""
+    one = {("papayachat", 1, 4): [10.0, 12.0, 14.0], ("goroutines", 1, 4): [5.0, 6.0, 7.0]}
+    dataset = write_dataset(tmp_path / "dataset", one, hosts={1: ["vm-a", "vm-c"]})
+    cells, frames = stats.load_dataset(dataset)
+    assert len(cells) == 12
+    row = stats.summarize(cells, frames).set_index(stats.GROUP).loc[("papayachat", 1, 4)]
+    assert row["repetitions"] == 6
+    assert row["hosts"] == "vm-a, vm-c"
+    assert row["cpu_pct_mean"] == pytest.approx(12.0)
+    # Sample std of 10, 12, 14, 10, 12, 14: sqrt(16 / 5), with t(0.975, 5).
+    assert row["cpu_pct_std"] == pytest.approx(math.sqrt(16 / 5))
+    half = stats.t_quantile(0.975, 5) * math.sqrt(16 / 5) / math.sqrt(6)
+    assert row["cpu_pct_ci_low"] == pytest.approx(12.0 - half)
+    assert row["top_frames"] == 18
+
+    page = build_report(tmp_path / "r", one, hosts={1: ["vm-a", "vm-c"]})
+    text = text_of(page)
+    assert "(95 % CI" in text and "6 repetitions)" in text
+    assert ("6 measurements (server, vCPUs, clients, repetition) were made on more than "
+            "one host") in text
+    assert "papayachat 1 vCPU 4 clients rep 1 on vm-a, vm-c" in text
+    assert "counts as a separate repetition" in text
+    assert "separate repetitions" in text  # the method says so
+    assert sorted(r[0] for r in quality_rows(page)) == ["vm-a"] * 6 + ["vm-c"] * 6
 
 
 def chromium_dom(page: Path, profile: Path) -> str:

@@ -78,9 +78,9 @@ rule charts:
         " 2>&1 | tee {log}"
 
 
-# The cells' meta.json (kernel, CPU model, settings) are read from
-# results/raw when present but not declared as inputs: a missing raw folder
-# must not make the report ask for a measurement.
+# Everything the report states (hosts, kernel, CPU model, versions,
+# settings) is in the dataset's cells table: a dataset alone, e.g. one
+# merged from several hosts (merge_from) with no raw folders, is enough.
 rule report:
     input:
         dataset=DATASET,
@@ -102,13 +102,12 @@ rule report:
     params:
         dataset=lambda w, input: os.path.dirname(input.dataset[0]),
         charts=lambda w, input: os.path.dirname(input.specs[0]),
-        raw="results/raw",
         expected_vcpus=EXPECTED_VCPUS,
         compare=COMPARE,
     message:
         "Writing the report: {output}"
     shell:
         "python -m scripts.report --dataset {params.dataset} --summary {input.summary}"
-        " --charts {params.charts} --raw {params.raw}"
+        " --charts {params.charts}"
         " --expected-vcpus {params.expected_vcpus} --compare {params.compare}"
         " --out {output} 2>&1 | tee {log}"
