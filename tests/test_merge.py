@@ -1,7 +1,7 @@
 """Results measured on several hosts become one dataset: nothing measured
 again, nothing lost, the same cell from two hosts kept twice."""
 
-import shutil
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -39,7 +39,7 @@ def test_two_hosts_merge_through_the_workflow(measured, tmp_path):
     vm_a = as_host(measured, tmp_path / "vm-a", "vm-a", 1)
     vm_b = as_host(measured, tmp_path / "vm-b", "vm-b", 2)
     work = copy_repo(tmp_path / "repo")
-    res = snakemake(work, "results/dataset/cells.parquet",
+    res = snakemake(work, "results/report.html",
                     config=[f"merge_from=[{vm_a},{vm_b}]"])
     assert "Measuring" not in res.stdout + res.stderr
     cells = pd.read_parquet(work / "results/dataset/cells.parquet")
@@ -48,6 +48,10 @@ def test_two_hosts_merge_through_the_workflow(measured, tmp_path):
     frames = pd.read_parquet(work / "results/dataset/top_frames.parquet")
     assert set(frames["host"]) == {"vm-a", "vm-b"}
     assert not (work / "results" / "raw").exists()
+    text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", (
+        work / "results" / "report.html").read_text()))
+    assert "vCPU levels measured: 1, 2; not measured: 4" in text
+    assert "vm-a: 4 cells at 1 vCPU; vm-b: 4 cells at 2 vCPUs" in text
 
 
 def test_same_cell_from_two_hosts_is_kept_twice(measured, tmp_path):

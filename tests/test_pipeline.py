@@ -4,8 +4,6 @@ repo: the dataset it yields, what a change reruns, and bad config values."""
 import json
 import re
 import shutil
-import subprocess
-import sys
 from datetime import datetime
 from pathlib import Path
 

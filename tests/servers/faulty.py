@@ -10,7 +10,6 @@ import signal
 import socket
 import sys
 import threading
-import time
 
 GREETING = b"HELLO papaya-bench\n"
 
