@@ -95,11 +95,13 @@ def sample(server_pid: int, loadgen_pid: int) -> dict:
 
 
 def first_line(cmd: list[str]) -> str:
+    """The first line a version command prints (some print to stderr)."""
     try:
         res = subprocess.run(cmd, capture_output=True, text=True, timeout=10)
     except (OSError, subprocess.TimeoutExpired) as exc:
         return f"unavailable: {exc}"
-    return (res.stdout or res.stderr).strip().splitlines()[0] if (res.stdout or res.stderr) else ""
+    lines = (res.stdout or res.stderr).strip().splitlines()
+    return lines[0] if lines else ""
 
 
 def sha256(path: str) -> str | None:

@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 
 from conftest import TINY, copy_repo, snakemake
+from scripts.charts import CHARTS
 
 def test_tiny_matrix_yields_the_dataset(measured):
     ds = measured / "results" / "dataset"
@@ -133,3 +134,20 @@ def test_keep_going_measures_the_other_cells(tmp_path):
     raw = work / "results" / "raw"
     assert (raw / "goroutines/vcpus1/clients1/rep1/meta.json").exists()
     assert not (raw / "faulty").exists() or not any((raw / "faulty").rglob("*"))
+
+
+def test_tiny_matrix_yields_the_report_and_every_chart(measured):
+    results = measured / "results"
+    page = (results / "report.html").read_text()
+    assert "H1" in page and "H2" in page
+    for chart in CHARTS:
+        for ext in ("html", "svg"):
+            assert (results / "charts" / f"{chart}.{ext}").stat().st_size > 0
+
+
+def test_snakemake_report_works(measured, tmp_path):
+    out = tmp_path / "smk-report.html"
+    res = snakemake(measured, "--report", str(out))
+    page = out.read_text()
+    assert "h1_cpu.svg" in page, res.stdout[-2000:]
+    assert "summary.csv" in page

@@ -2,7 +2,6 @@
 # Every check here runs before any job, so a bad value stops the run at once.
 import os
 from glob import glob
-from pathlib import Path
 import sys
 
 import yaml
@@ -11,8 +10,6 @@ from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
 sys.path.insert(0, workflow.basedir)
-from scripts.aggregate import aggregate
-from scripts.cell import parse_cell, write_tables
 from scripts.cpus import CpuPlanError, plan_cpus
 
 
@@ -82,17 +79,6 @@ def cells(pattern):
         clients=CLIENTS,
         repetition=REPETITIONS,
     )
-
-
-def log_to(path, work):
-    """Run work(), recording its outcome (or error) in the job's log."""
-    with open(path, "w") as log:
-        try:
-            work()
-        except Exception as exc:
-            log.write(f"failed: {exc}\n")
-            raise
-        log.write("done\n")
 
 
 def server_def(wildcards):

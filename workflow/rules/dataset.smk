@@ -1,7 +1,7 @@
 # From raw records to the dataset: each cell's files become Parquet tables,
 # then all cells are gathered into results/dataset/ (documented in
-# docs/dataset.md). Both run inside Snakemake's process (run:), since a
-# Python and pandas start-up per cell would cost more than the parsing.
+# docs/dataset.md). They are shell commands, not run: blocks: Snakemake runs
+# a run: block in a fresh Snakemake process that takes seconds to start.
 # With merge_from, the dataset is instead gathered from other result
 # folders (one per VM, say), and nothing is measured.
 
@@ -22,8 +22,8 @@ rule parse_cell:
         out=PARSED,
     message:
         "Parsing {input.raw}"
-    run:
-        log_to(log[0], lambda: write_tables(parse_cell(input.raw), Path(params.out)))
+    shell:
+        "python -m scripts.cell {input.raw} {params.out} 2>&1 | tee {log}"
 
 
 if MERGE_FROM:
@@ -69,8 +69,5 @@ else:
             out=lambda w, output: os.path.dirname(output[0]),
         message:
             "Gathering the cells into results/dataset/"
-        run:
-            log_to(
-                log[0],
-                lambda: write_tables(aggregate(params.cells), Path(params.out)),
-            )
+        shell:
+            "python -m scripts.aggregate {params.out} {params.cells} 2>&1 | tee {log}"
