@@ -2,6 +2,7 @@
 naming the cell, with no output left and no process left behind."""
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -78,3 +79,17 @@ def test_a_valid_cell_records_everything(server, bin_dir, tmp_path):
     allowed = {t["cpus_allowed"] for t in samples["end"]["server"]}
     assert allowed == {",".join(map(str, meta["server_cpus"]))}
     assert leftovers(out) == []
+
+
+def test_shared_cpus_are_allowed_only_when_asked_and_flagged(bin_dir, tmp_path):
+    every_cpu = len(os.sched_getaffinity(0))
+    out = tmp_path / "cell"
+    refused = measure(bin_dir, out, str(bin_dir / "goroutines"),
+                      "--vcpus", str(every_cpu))
+    assert refused.returncode == 1 and "allow_shared_cpus" in refused.stderr
+    res = measure(bin_dir, out, str(bin_dir / "goroutines"),
+                  "--vcpus", str(every_cpu), "--allow-shared-cpus")
+    assert res.returncode == 0, res.stderr
+    meta = json.loads((out / "meta.json").read_text())
+    assert meta["shared_cpus"] is True
+    assert meta["server_cpus"] == meta["aux_cpus"] == sorted(os.sched_getaffinity(0))
