@@ -8,7 +8,7 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
 PROGRAMS := servers/papayachat servers/goroutines tools/rusage tools/loadgen
 
-.PHONY: setup build test run bench clean $(PROGRAMS)
+.PHONY: setup system-packages build test run bench clean $(PROGRAMS)
 
 setup: $(VENV)/.installed
 
@@ -24,7 +24,10 @@ build: $(PROGRAMS)
 $(PROGRAMS):
 	$(MAKE) --no-print-directory -C $@ BIN=$(BIN)
 
-test: setup build
+system-packages:
+	tests/system-packages.sh
+
+test: setup system-packages build
 	$(VENV)/bin/python -m pytest tests
 
 bench: setup build
