@@ -23,17 +23,10 @@ from pathlib import Path
 import psutil
 
 REPO = Path(__file__).resolve().parents[1]
-TICKS = os.sysconf("SC_CLK_TCK")
+sys.path.insert(0, str(REPO))
 
-
-def wait_for(path: Path, proc: subprocess.Popen, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while not path.exists():
-        if proc.poll() is not None:
-            sys.exit(f"{proc.args[0]} exited {proc.returncode} before {path.name}")
-        if time.monotonic() > deadline:
-            sys.exit(f"{path.name} not written within {timeout} s")
-        time.sleep(0.01)
+from scripts import procfs  # noqa: E402
+from scripts.measure import wait_for_file  # noqa: E402
 
 
 def start_server(bin_dir: Path, name: str, work: Path, cpus: str | None):
@@ -46,14 +39,13 @@ def start_server(bin_dir: Path, name: str, work: Path, cpus: str | None):
         cmd = ["taskset", "-c", cpus, *cmd]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL,
                             stderr=open(work / f"{name}.err", "w"))
-    wait_for(ready, proc, 10)
+    wait_for_file(ready, proc, name, 10)
     return proc, int(ready.read_text())
 
 
 def cpu_seconds(pid: int) -> float:
-    """utime + stime of a live process, from /proc (clock ticks)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICKS
+    """utime + stime of a live process's threads, from /proc (clock ticks)."""
+    return sum(t["utime_s"] + t["stime_s"] for t in procfs.sample_tree(pid))
 
 
 def loadgen_cpu(bin_dir: Path, work: Path, clients: int, duration: float) -> dict:
@@ -67,7 +59,7 @@ def loadgen_cpu(bin_dir: Path, work: Path, clients: int, duration: float) -> dic
          str(clients), "--rate", "1Mbps", "--duration", str(duration),
          "--ready-file", str(ready), "--out", str(stats)])
     try:
-        wait_for(ready, proc, 60)
+        wait_for_file(ready, proc, "loadgen", 60)
         loadgen = psutil.Process(proc.pid).children()[0]
         before = cpu_seconds(loadgen.pid)
         if proc.wait(timeout=duration + 60) != 0:
@@ -100,7 +92,7 @@ def hold_clients(bin_dir: Path, work: Path, name: str, clients: int) -> dict:
          str(clients), "--rate", "10kbps", "--ready-file", str(ready),
          "--out", str(work / f"hold-{name}.json")],
         stderr=subprocess.DEVNULL)  # it reports the closing as an error
-    wait_for(ready, lg, 60)
+    wait_for_file(ready, lg, "loadgen", 60)
     time.sleep(1)
     tree = psutil.Process(server.pid).children(recursive=True)
     started = time.monotonic()

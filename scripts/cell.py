@@ -153,7 +153,6 @@ def parse_cell(raw: Path) -> dict[str, pd.DataFrame]:
         "server_threads": len(end["server"]),
         "server_threads_exited": len({(t["pid"], t["tid"]) for t in start["server"]}
                                      - {(t["pid"], t["tid"]) for t in end["server"]}),
-        "cpu_top_mean_pct": frames["server_cpu_pct"].mean(),
         "cpu_top_frames_zero": int((frames["server_cpu_pct"] == 0).sum()),
         "rusage_utime_s": rusage["utime_s"],
         "rusage_stime_s": rusage["stime_s"],

@@ -13,6 +13,8 @@ from pathlib import Path
 import psutil
 import pytest
 
+from scripts import measure
+
 REPO = Path(__file__).resolve().parents[1]
 SERVERS = ["papayachat", "goroutines"]
 GREETING = b"HELLO papaya-bench\n"
@@ -39,16 +41,8 @@ def bin_dir() -> Path:
 
 
 def wait_for_file(path: Path, proc: subprocess.Popen, timeout: float = 10) -> str:
-    """The file's content once it exists; fails if proc dies first."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if path.exists():
-            return path.read_text()
-        if proc.poll() is not None:
-            raise AssertionError(f"{proc.args[0]} exited {proc.returncode} "
-                                 f"before writing {path}")
-        time.sleep(0.01)
-    raise AssertionError(f"{path} not written within {timeout} s")
+    """The file's content once proc wrote it; fails if proc dies first."""
+    return measure.wait_for_file(path, proc, str(proc.args[0]), timeout)
 
 
 class Server:
