@@ -11,8 +11,7 @@ from pathlib import Path
 import pandas as pd
 
 from scripts.cell import KEYS, write_tables
-
-TABLES = ("top_frames", "top_procs", "cells")
+from scripts.study import TABLES
 
 
 def aggregate(cell_dirs: list[Path]) -> dict[str, pd.DataFrame]:

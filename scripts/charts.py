@@ -1,7 +1,7 @@
 """Charts of the statistics (results/stats/summary.parquet), for H1 (CPU,
 user vs system time, context switches, spread over top's frames as the
 number of clients grows) and H2 (CPU cost as vCPUs grow, and the ratio of
-the two servers).
+the reference server over each other server).
 
 Each chart is written three ways: NAME.html (interactive, the Vega
 libraries inlined, so it opens with no network), NAME.svg (static) and
@@ -16,28 +16,12 @@ from pathlib import Path
 import altair as alt
 import pandas as pd
 
-from scripts.stats import GROUP, server_ratio
-
-CHARTS = {
-    "h1_cpu": "Server CPU vs clients",
-    "h1_user_system": "User and system time vs clients",
-    "h1_ctx_switches": "Context switches per second vs clients",
-    "h1_cv": "Spread of CPU over top's frames vs clients",
-    "h2_cost_vcpus": "CPU cost per MB vs vCPUs",
-    "h2_ratio": "CPU ratio of the two servers",
-}
-EXPECTED_VCPUS = [1, 2, 4]
-COMPARE = ["papayachat", "goroutines"]
+from scripts.stats import GROUP, reference_ratios, vcpu_levels
+from scripts.study import CHARTS, EXPECTED_VCPUS
 # Offline: vega-embed's "open in editor" would load a remote page.
 EMBED_OPTIONS = {"actions": {"export": True, "source": False, "compiled": False,
                              "editor": False}}
 PANEL = {"width": 220, "height": 180}
-
-
-def vcpu_levels(summary: pd.DataFrame, expected: list[int]) -> tuple[list[int], list[int]]:
-    """vCPU levels measured, and those of `expected` that were not."""
-    measured = sorted(int(v) for v in summary["vcpus"].unique())
-    return measured, [v for v in expected if v not in measured]
 
 
 def levels_note(summary: pd.DataFrame, expected: list[int]) -> str:
@@ -175,36 +159,39 @@ def h2_cost_vcpus(summary: pd.DataFrame, expected: list[int]) -> alt.FacetChart:
                     levels_note(summary, expected), repetitions_note(summary)))
 
 
-def h2_ratio(summary: pd.DataFrame, expected: list[int], numerator: str,
-             denominator: str) -> alt.LayerChart:
-    ratio = server_ratio(summary, numerator, denominator)
+def h2_ratio(summary: pd.DataFrame, expected: list[int], reference: str) -> alt.TopLevelMixin:
+    """A heat map of reference / other per (vCPUs, clients), a row per other server."""
+    ratio = reference_ratios(summary, reference)
     levels = sorted(set(expected) | set(vcpu_levels(summary, expected)[0]))
-    subtitle = [f"{numerator} mean %CPU / {denominator} mean %CPU; above 1: "
-                f"{numerator} costs more", levels_note(summary, expected)]
-    if ratio.empty:
-        subtitle.append(f"no cell has both {numerator} and {denominator}")
-    base = alt.Chart(ratio).encode(
+    subtitle = [f"{reference}'s mean CPU-s per MB / the other server's; above 1: "
+                f"{reference} costs more", levels_note(summary, expected)]
+    base = alt.Chart().encode(
         x=alt.X("clients:O", title="concurrent clients"),
         y=alt.Y("vcpus:O", title="vCPUs", scale=alt.Scale(domain=levels)))
     cells = base.mark_rect().encode(
         color=alt.Color("ratio:Q", title="ratio",
                         scale=alt.Scale(scheme="blueorange", domainMid=1)),
-        tooltip=["vcpus:O", "clients:O", alt.Tooltip("ratio:Q", format=".3f")])
+        tooltip=["other:N", "vcpus:O", "clients:O", alt.Tooltip("ratio:Q", format=".3f")])
     labels = base.mark_text().encode(text=alt.Text("ratio:Q", format=".2f"))
-    return alt.layer(cells, labels).properties(
-        width=60 * max(1, ratio["clients"].nunique()), height=50 * len(levels),
-        title=title(f"H2: CPU ratio {numerator} / {denominator}", *subtitle))
+    heat = alt.layer(cells, labels, data=ratio).properties(
+        width=60 * max(1, ratio["clients"].nunique()), height=50 * len(levels))
+    heading = f"H2: CPU per MB, {reference} / each other server"
+    if ratio.empty:
+        subtitle.append(f"no server measured beside {reference} at the same points")
+        return heat.properties(title=title(heading, *subtitle))
+    return heat.facet(row=alt.Row("other:N", title=f"{reference} over"),
+                      title=title(heading, *subtitle))
 
 
 def build_charts(summary: pd.DataFrame, expected: list[int],
-                 compare: list[str]) -> dict[str, alt.TopLevelMixin]:
+                 reference: str) -> dict[str, alt.TopLevelMixin]:
     return {
         "h1_cpu": h1_cpu(summary),
         "h1_user_system": h1_user_system(summary),
         "h1_ctx_switches": h1_ctx_switches(summary),
         "h1_cv": h1_cv(summary),
         "h2_cost_vcpus": h2_cost_vcpus(summary, expected),
-        "h2_ratio": h2_ratio(summary, expected, *compare),
+        "h2_ratio": h2_ratio(summary, expected, reference),
     }
 
 
@@ -224,14 +211,11 @@ def main(argv: list[str] | None = None) -> int:
                     + ", ".join(CHARTS) + ".")
     parser.add_argument("summary", type=Path, help="summary.parquet from scripts.stats")
     parser.add_argument("out", type=Path, help="folder for the charts")
-    parser.add_argument("--expected-vcpus", type=int, nargs="+", default=EXPECTED_VCPUS,
-                        metavar="N", help="vCPU levels H2 asks for (default: 1 2 4)")
-    parser.add_argument("--compare", nargs=2, default=COMPARE, metavar=("A", "B"),
-                        help="servers whose CPU ratio A/B is charted "
-                             "(default: papayachat goroutines)")
+    parser.add_argument("--reference", required=True, metavar="SERVER",
+                        help="the server whose CPU per MB is divided by each other's")
     args = parser.parse_args(argv)
     summary = pd.read_parquet(args.summary)
-    save_charts(build_charts(summary, args.expected_vcpus, args.compare), args.out)
+    save_charts(build_charts(summary, list(EXPECTED_VCPUS), args.reference), args.out)
     print(f"charts: {len(CHARTS)} charts -> {args.out}")
     return 0
 

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from scripts.aggregate import TABLES
 from scripts.cell import KEYS, write_tables
+from scripts.study import TABLES
 
 
 class MergeError(ValueError):
@@ -54,9 +54,10 @@ def merge(folders: list[Path]) -> tuple[dict[str, pd.DataFrame], list[str]]:
         df = pd.concat(parts, ignore_index=True)
         merged[name] = df.sort_values([*KEYS, "cell_id"], kind="stable",
                                       ignore_index=True)
-    cells = merged["cells"]
-    repeated = cells.groupby(KEYS[:-1])["host"].agg(list)
-    notes = [f"{' '.join(f'{k}={v}' for k, v in zip(KEYS, key))}: "
+    # The cell without its host: measured on two hosts, it is one cell twice.
+    cell = [k for k in KEYS if k != "host"]
+    repeated = merged["cells"].groupby(cell)["host"].agg(list)
+    notes = [f"{' '.join(f'{k}={v}' for k, v in zip(cell, key))}: "
              f"measured {len(hosts)} times, on {', '.join(sorted(set(hosts)))}; all kept"
              for key, hosts in repeated.items() if len(hosts) > 1]
     return merged, notes

@@ -6,9 +6,10 @@ repetitions.
 
 Variance: every standard deviation here is the sample one (divisor n - 1,
 pandas' ddof=1); the coefficient of variation is that std / mean. Confidence
-intervals: mean +- t(0.975, n - 1) * std / sqrt(n), Student t computed
-exactly for integer degrees of freedom (no scipy); with one repetition the
-std and the interval are NaN.
+intervals: mean +- t(0.975, n - 1) * std / sqrt(n), Student t from
+scipy.stats; with one repetition the std and the interval are NaN.
+Differences between two groups (compare): Welch's t-test on their
+repetitions and a bootstrap interval of the ratio of their means.
 
 Repetitions are the dataset's cells, one per measurement: a (server,
 vcpus, clients, repetition) measured on two hosts (results merged by
@@ -28,14 +29,20 @@ OUT_DIR/summary.csv for Snakemake's report.
 import argparse
 import math
 import sys
+import warnings
+from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
+import scipy.stats
 
 GROUP = ["server", "vcpus", "clients"]
 CONFIDENCE = 0.95
+BOOTSTRAP_RESAMPLES = 9999
+BOOTSTRAP_SEED = 2022
 
 # Per-repetition metrics: name -> description. Each gets _mean, _std,
 # _ci_low and _ci_high columns in the summary.
@@ -84,37 +91,60 @@ class DatasetError(ValueError):
     """The dataset lacks a table or a column the statistics need."""
 
 
-def t_two_sided_prob(t: float, df: int) -> float:
-    """P(|T| < t) for Student's T with integer df (Abramowitz and Stegun
-    26.7.3 and 26.7.4: a finite series in cos(theta), theta = atan(t/sqrt(df)))."""
-    theta = math.atan(t / math.sqrt(df))
-    c2 = math.cos(theta) ** 2
-    if df % 2 == 0:
-        term = total = 1.0
-        for k in range(2, df - 1, 2):
-            term *= c2 * (k - 1) / k
-            total += term
-        return math.sin(theta) * total
-    total = 0.0
-    if df > 1:
-        term = total = 1.0
-        for k in range(3, df - 1, 2):
-            term *= c2 * (k - 1) / k
-            total += term
-    return 2 / math.pi * (theta + math.sin(theta) * math.cos(theta) * total)
+def t_quantile(n: int) -> float:
+    """Student t's two-sided CONFIDENCE quantile for n repetitions (n - 1
+    degrees of freedom): half an interval is this times std / sqrt(n)."""
+    return float(scipy.stats.t.ppf((1 + CONFIDENCE) / 2, n - 1))
 
 
-def t_quantile(p: float, df: int) -> float:
-    """The p quantile (p > 0.5) of Student's t with integer df >= 1, by
-    bisection on the exact distribution function."""
-    target = 2 * p - 1  # P(|T| < t) for the upper p quantile
-    low, high = 0.0, 1.0
-    while t_two_sided_prob(high, df) < target:
-        high *= 2
-    for _ in range(200):
-        mid = (low + high) / 2
-        low, high = (mid, high) if t_two_sided_prob(mid, df) < target else (low, mid)
-    return (low + high) / 2
+@dataclass(frozen=True)
+class Comparison:
+    """Repetitions of a against those of b: the ratio of their means, its
+    bootstrap interval and Welch's t-test. NaN where the repetitions cannot
+    tell (fewer than two on a side, or no spread on either)."""
+    ratio: float
+    ratio_low: float
+    ratio_high: float
+    p_value: float
+
+    @property
+    def tested(self) -> bool:
+        return not math.isnan(self.p_value)
+
+    @property
+    def apart(self) -> bool:
+        """The difference is real at the 1 - CONFIDENCE level."""
+        return self.tested and self.p_value < 1 - CONFIDENCE
+
+    @property
+    def higher(self) -> bool:
+        return self.ratio > 1
+
+
+def spread(values: np.ndarray) -> bool:
+    """Whether values differ beyond rounding (values computed alike from
+    equal inputs can differ in their last bits)."""
+    return values.std() > 1e-12 * abs(values.mean())
+
+
+def compare(a, b) -> Comparison:
+    """a's repetitions against b's: Welch's t-test (two-sided, unequal
+    variances) and a percentile bootstrap interval of mean(a) / mean(b),
+    resampled with a fixed seed so that the same data give the same report."""
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    ratio = a.mean() / b.mean() if b.mean() else math.nan
+    if min(len(a), len(b)) < 2 or not (spread(a) or spread(b)) or math.isnan(ratio):
+        return Comparison(ratio, math.nan, math.nan, math.nan)
+    with warnings.catch_warnings():
+        # One side without spread is a fine input to Welch's test; scipy
+        # still warns of precision loss in that side's variance.
+        warnings.filterwarnings("ignore", "Precision loss", RuntimeWarning)
+        p = scipy.stats.ttest_ind(a, b, equal_var=False).pvalue
+    interval = scipy.stats.bootstrap(
+        (a, b), lambda x, y, axis: x.mean(axis) / y.mean(axis), vectorized=True,
+        confidence_level=CONFIDENCE, n_resamples=BOOTSTRAP_RESAMPLES, method="percentile",
+        rng=np.random.default_rng(BOOTSTRAP_SEED)).confidence_interval
+    return Comparison(float(ratio), float(interval.low), float(interval.high), float(p))
 
 
 def mean_ci(values: pd.Series) -> dict[str, float]:
@@ -125,7 +155,7 @@ def mean_ci(values: pd.Series) -> dict[str, float]:
     if n < 2:
         return {"mean": mean, "std": math.nan, "ci_low": math.nan, "ci_high": math.nan}
     std = values.std(ddof=1)
-    half = t_quantile((1 + CONFIDENCE) / 2, n - 1) * std / math.sqrt(n)
+    half = t_quantile(n) * std / math.sqrt(n)
     return {"mean": mean, "std": std, "ci_low": mean - half, "ci_high": mean + half}
 
 
@@ -200,16 +230,25 @@ def summarize(cells: pd.DataFrame, frames: pd.DataFrame) -> pd.DataFrame:
     return summary[list(COLUMNS)]
 
 
-def server_ratio(summary: pd.DataFrame, numerator: str, denominator: str,
-                 metric: str = "cpu_pct_mean") -> pd.DataFrame:
-    """metric of numerator / metric of denominator per (vcpus, clients)
-    measured for both; empty when either server is absent."""
-    pair = summary[summary["server"].isin([numerator, denominator])]
-    wide = pair.pivot_table(index=["vcpus", "clients"], columns="server", values=metric)
-    if numerator not in wide or denominator not in wide:
-        return pd.DataFrame(columns=["vcpus", "clients", "ratio"])
-    ratio = (wide[numerator] / wide[denominator]).rename("ratio").dropna()
-    return ratio.reset_index()
+def reference_ratios(summary: pd.DataFrame, reference: str,
+                     metric: str = "cpu_s_per_mb_mean") -> pd.DataFrame:
+    """metric of the reference server / metric of each other server, per
+    (vcpus, clients) measured for both: columns other, vcpus, clients,
+    ratio; empty when the reference or every other server is absent."""
+    wide = summary.pivot_table(index=["vcpus", "clients"], columns="server", values=metric)
+    others = [s for s in wide.columns if s != reference]
+    if reference not in wide or not others:
+        return pd.DataFrame(columns=["other", "vcpus", "clients", "ratio"])
+    ratios = wide[others].rdiv(wide[reference], axis=0)
+    long = ratios.reset_index().melt(id_vars=["vcpus", "clients"], var_name="other",
+                                     value_name="ratio").dropna()
+    return long[["other", "vcpus", "clients", "ratio"]].reset_index(drop=True)
+
+
+def vcpu_levels(summary: pd.DataFrame, expected) -> tuple[list[int], list[int]]:
+    """vCPU levels measured, and those of `expected` that were not."""
+    measured = sorted(int(v) for v in summary["vcpus"].unique())
+    return measured, [v for v in expected if v not in measured]
 
 
 def load_dataset(dataset: Path) -> tuple[pd.DataFrame, pd.DataFrame]:

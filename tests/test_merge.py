@@ -9,8 +9,7 @@ from pathlib import Path
 import pandas as pd
 
 from conftest import REPO, copy_repo, snakemake
-
-TABLES = ("cells", "top_frames", "top_procs")
+from scripts.study import TABLES
 
 
 def as_host(measured: Path, dest: Path, host: str | None, vcpus: int | None) -> Path:
@@ -62,7 +61,8 @@ def test_same_cell_from_two_hosts_is_kept_twice(measured, tmp_path):
     cells = pd.read_parquet(tmp_path / "out" / "cells.parquet")
     assert len(cells) == 8
     assert cells["cell_id"].is_unique
-    assert "measured 2 times, on vm-a, vm-c; all kept" in res.stdout
+    assert ("merge: server=papayachat vcpus=1 clients=8 repetition=1: measured 2 times, "
+            "on vm-a, vm-c; all kept") in res.stdout
 
 
 def test_a_folder_given_twice_adds_nothing(measured, tmp_path):

@@ -1,8 +1,8 @@
 """The report stage on small datasets built here with known numbers:
-statistics checked against hand computations, the report's text following
-the data, every chart rendered by a real headless Chromium with the
-network off, and the Snakemake rules rebuilding the report from a dataset
-without measuring anything."""
+statistics checked against hand computations, the report's text and
+verdicts following the data, any number of servers, every chart rendered
+by a real headless Chromium with the network off, and the Snakemake rules
+rebuilding the report from a dataset without measuring anything."""
 
 import html
 import math
@@ -17,10 +17,13 @@ import pyarrow.parquet as pq
 import pytest
 
 from conftest import REPO
-from scripts import charts, report, stats
+from scripts import charts, stats
+from scripts.report.__main__ import main as report_main
+from scripts.study import CHARTS
 
 CHROMIUM = Path("/usr/bin/chromium")
 T_975_DF2 = 4.302653  # Student t, 0.975 quantile, 2 degrees of freedom (tables)
+DESCRIBE = ["papayachat=C, one process per client", "goroutines=Go, one goroutine per client"]
 
 # %CPU (schedstat) of each repetition, per (server, vcpus, clients).
 CPU = {
@@ -101,14 +104,16 @@ def write_dataset(folder: Path, cpu: dict, hosts: dict | None = None) -> Path:
     return folder
 
 
-def build_report(work: Path, cpu: dict, *options: str, hosts: dict | None = None) -> str:
+def build_report(work: Path, cpu: dict, *options: str, hosts: dict | None = None,
+                 reference: str = "papayachat") -> str:
     """The three CLIs, as the rules run them; returns the report's HTML."""
     dataset = write_dataset(work / "dataset", cpu, hosts)
     assert stats.main([str(dataset), str(work / "stats")]) == 0
-    assert charts.main([str(work / "stats/summary.parquet"), str(work / "charts")]) == 0
-    assert report.main(["--dataset", str(dataset), "--summary", str(work / "stats/summary.parquet"),
+    assert charts.main([str(work / "stats/summary.parquet"), str(work / "charts"),
+                        "--reference", reference]) == 0
+    assert report_main(["--dataset", str(dataset), "--summary", str(work / "stats/summary.parquet"),
                         "--charts", str(work / "charts"), "--out", str(work / "report.html"),
-                        *options]) == 0
+                        "--reference", reference, "--describe", *DESCRIBE, *options]) == 0
     return (work / "report.html").read_text()
 
 
@@ -128,7 +133,33 @@ def summary(tmp_path_factory) -> pd.DataFrame:
 @pytest.mark.parametrize("df, expected", [(1, 12.706), (2, 4.303), (5, 2.571),
                                           (10, 2.228), (30, 2.042), (1000, 1.962)])
 def test_t_quantile_matches_tables(df, expected):
-    assert stats.t_quantile(0.975, df) == pytest.approx(expected, abs=5e-4)
+    assert stats.t_quantile(df + 1) == pytest.approx(expected, abs=5e-4)
+
+
+def test_compare_is_welch_with_a_bootstrap_ratio():
+    a, b = [10.0, 12.0, 14.0], [5.0, 6.0, 7.0]
+    cmp = stats.compare(a, b)
+    # Welch: t = 6 / sqrt(4/3 + 1/3) = 4.648 on (5/3)^2 / ((4/3)^2/2 + (1/3)^2/2)
+    # = 2.94 degrees of freedom, two-sided p = 0.0196. Student's pooled test
+    # (4 degrees of freedom) would give 0.0097.
+    assert cmp.ratio == pytest.approx(2.0)
+    assert cmp.p_value == pytest.approx(0.0196, abs=2e-4)
+    assert cmp.apart and cmp.higher and cmp.tested
+    # Each side resampled: the ratio lies between 10/7 and 14/5, and the
+    # fixed seed gives the same interval every time.
+    assert 10 / 7 <= cmp.ratio_low < 2.0 < cmp.ratio_high <= 14 / 5
+    assert stats.compare(a, b) == cmp
+    # One extreme repetition makes the difference noise.
+    noisy = stats.compare([10.0, 12.0, 30.0], b)
+    assert noisy.tested and not noisy.apart and noisy.p_value > 0.05
+
+
+def test_compare_without_repetitions_or_spread_is_untested():
+    assert not stats.compare([3.0], [4.0, 5.0]).tested
+    flat = stats.compare([3.0, 3.0, 3.0], [4.0, 4.0, 4.0])
+    assert not flat.tested and not flat.apart and flat.ratio == pytest.approx(0.75)
+    # One side without spread is still tested.
+    assert stats.compare([3.0, 3.0, 3.0], [4.0, 5.0, 6.0]).tested
 
 
 def test_mean_and_ci_across_repetitions(summary):
@@ -194,21 +225,24 @@ def test_missing_column_is_named(tmp_path, capsys):
     assert "server_cpu_pct_schedstat" in capsys.readouterr().err
 
 
-def test_ratio_of_the_two_servers(summary):
-    ratio = stats.server_ratio(summary.reset_index(), "papayachat", "goroutines")
-    by = ratio.set_index(["vcpus", "clients"])["ratio"]
-    assert by[(1, 4)] == pytest.approx(12.0 / 6.0)
-    assert by[(2, 1)] == pytest.approx(6.0 / 4.0)
-    assert stats.server_ratio(summary.reset_index(), "papayachat", "nginx").empty
+def test_ratio_of_the_reference_to_each_other_server(summary):
+    ratio = stats.reference_ratios(summary.reset_index(), "papayachat")
+    by = ratio.set_index(["other", "vcpus", "clients"])["ratio"]
+    # CPU-s per MB: 12 % against 6 % at the same load.
+    assert by[("goroutines", 1, 4)] == pytest.approx(12.0 / 6.0)
+    assert by[("goroutines", 2, 1)] == pytest.approx(6.0 / 4.0)
+    assert stats.reference_ratios(summary.reset_index(), "nginx").empty
 
 
 def test_report_text_follows_the_data(tmp_path):
     text = text_of(build_report(tmp_path / "a", CPU))
     # 10, 12, 14: mean 12, CI 12 -+ 4.303 * 2 / sqrt(3) = 7.03 to 17.0.
     assert ("At 4 clients on 1 vCPU, papayachat used 12.0 % of one core "
-            "(95 % CI 7.03 to 17.0 %; 3 repetitions) and goroutines 6.00 %") in text
-    assert "papayachat used 2.00× as much" in text
-    assert "80.0 % of papayachat's CPU time and 80.0 % of goroutines'" in text
+            "(95 % CI 7.03 to 17.0 %; 3 repetitions) and goroutines used 6.00 %") in text
+    assert "papayachat used 2.00× as much CPU per MB as goroutines" in text
+    assert "80.0 % of papayachat's CPU time and 80.0 % of goroutines' CPU time" in text
+    assert ("papayachat (C, one process per client) against goroutines "
+            "(Go, one goroutine per client)") in text
 
     changed = dict(CPU)
     changed[("papayachat", 1, 4)] = [10.0, 12.0, 20.0]
@@ -216,8 +250,38 @@ def test_report_text_follows_the_data(tmp_path):
     # Mean 14, sample std sqrt(28): CI 14 -+ 4.303 * 5.29 / 1.73 = 0.855 to 27.1.
     assert ("At 4 clients on 1 vCPU, papayachat used 14.0 % of one core "
             "(95 % CI 0.855 to 27.1 %; 3 repetitions)") in text
-    assert "papayachat used 2.33× as much" in text
+    assert "papayachat used 2.33× as much CPU per MB" in text
     assert "papayachat used 12.0 % of one core" not in text
+
+
+def test_text_is_escaped_by_the_template(tmp_path):
+    page = build_report(tmp_path, CPU, "--describe", "papayachat=<b>C</b> & fork")
+    assert "papayachat (&lt;b&gt;C&lt;/b&gt; &amp; fork)" in page
+    assert "<b>C</b>" not in page
+
+
+def test_one_repetition_can_change_the_verdict(tmp_path):
+    """papayachat 10, 12, 14 against goroutines 5, 6, 7 (% CPU, 4 clients,
+    1 vCPU) differ for real (Welch p = 0.020); with 30 for 14 they do not
+    (p = 0.22), and the text says so in the Findings and the section."""
+    real = text_of(build_report(tmp_path / "a", CPU))
+    changed = dict(CPU)
+    changed[("papayachat", 1, 4)] = [10.0, 12.0, 30.0]
+    noise = text_of(build_report(tmp_path / "b", changed))
+    findings = ("H1, 1 vCPU", "H1, 2 vCPUs")
+    short = [t.split(findings[0], 1)[1].split(findings[1], 1)[0] for t in (real, noise)]
+    assert ("CPU per MB of papayachat and goroutines differ at 1 of 2 client levels "
+            "(papayachat higher at 4 clients) and not at 1,") in short[0]
+    assert ("CPU per MB of papayachat and goroutines differ at 0 of 2 client levels "
+            "and not at 1 and 4,") in short[1]
+    assert "least CPU per MB at 4 clients: goroutines, then papayachat (a real difference)" \
+        in short[0]
+    assert "least CPU per MB at 4 clients: goroutines, then papayachat (within the noise)" \
+        in short[1]
+    assert ("papayachat against goroutines at 4 clients: bootstrap 95 % interval of the ratio "
+            "1.60× to 2.50×; Welch's t-test p = 0.020, a real difference") in real
+    assert re.search(r"papayachat against goroutines at 4 clients: bootstrap 95 % interval of "
+                     r"the ratio \S+ to \S+; Welch's t-test p = 0\.2\d\d, within the spread", noise)
 
 
 def test_report_answers_h2_from_several_vcpu_levels(tmp_path):
@@ -229,19 +293,26 @@ def test_report_answers_h2_from_several_vcpu_levels(tmp_path):
     assert "goroutines' from 0.120 to 0.140 CPU-s per MB (1.17×" in text
     # Growth papayachat: 6/5 and 18/12; goroutines: 4/3 and 7/6.
     assert "papayachat's cost per MB grew less (or fell more) than goroutines' at 1 of them" in text
+    assert ("H2, 1 → 2 vCPUs (4 of 1, 2, 4 not measured): at the same load, papayachat's CPU "
+            "per MB grew less (or fell more) than goroutines' at 1 of 2 client levels") in text
+    # papayachat at 4 clients: 10, 12, 14 -> 16, 18, 20 %, Welch p = 0.035: real.
+    assert ("real for papayachat at 1 of 2 client levels (higher with 2 vCPUs at 4 clients) "
+            "and for goroutines at 0 of 2 client levels") in text
 
 
 def test_report_says_h2_needs_more_levels(tmp_path):
     one_level = {k: v for k, v in CPU.items() if k[1] == 1}
     text = text_of(build_report(tmp_path, one_level))
     assert "Only 1 vCPU was measured (2, 4 of 1, 2, 4 not measured): H2 cannot be answered" in text
-    assert "Loopback caveat" in text and "sending" in text
+    assert "Network caveat" in text and "sending CPU" in text
 
 
 def test_report_with_one_repetition_says_so(tmp_path):
     text = text_of(build_report(tmp_path, {k: v[:1] for k, v in CPU.items()}))
     assert "(one repetition, no interval; 1 repetition)" in text
     assert "Every cell was measured once: one repetition, no interval." in text
+    assert "no test (one repetition, or no spread on either side)" in text
+    assert "t(0.975" not in text
 
 
 def test_report_takes_the_environment_from_the_cells_table(tmp_path):
@@ -259,17 +330,29 @@ def test_report_takes_the_environment_from_the_cells_table(tmp_path):
 def test_report_needs_no_raw_folder_and_names_missing_columns(tmp_path, capsys):
     build_report(tmp_path, CPU)
     with pytest.raises(SystemExit):  # the --raw option is gone
-        report.main(["--dataset", str(tmp_path / "dataset"), "--raw", str(tmp_path),
+        report_main(["--dataset", str(tmp_path / "dataset"), "--raw", str(tmp_path),
                      "--summary", str(tmp_path / "stats/summary.parquet"),
                      "--charts", str(tmp_path / "charts"), "--out", str(tmp_path / "r.html")])
     cells = pd.read_parquet(tmp_path / "dataset/cells.parquet")
     cells.drop(columns=["kernel", "cpu_model"]).to_parquet(tmp_path / "dataset/cells.parquet")
-    assert report.main(["--dataset", str(tmp_path / "dataset"),
+    assert report_main(["--dataset", str(tmp_path / "dataset"),
                         "--summary", str(tmp_path / "stats/summary.parquet"),
                         "--charts", str(tmp_path / "charts"),
                         "--out", str(tmp_path / "r.html")]) == 1
     err = capsys.readouterr().err
     assert "kernel, cpu_model" in err and "rebuild" in err
+    assert not (tmp_path / "r.html").exists()
+
+
+def test_a_reference_server_not_measured_is_named(tmp_path, capsys):
+    build_report(tmp_path, CPU)
+    assert report_main(["--dataset", str(tmp_path / "dataset"),
+                        "--summary", str(tmp_path / "stats/summary.parquet"),
+                        "--charts", str(tmp_path / "charts"), "--reference", "nginx",
+                        "--out", str(tmp_path / "r.html")]) == 1
+    err = capsys.readouterr().err
+    assert "reference server nginx was not measured" in err
+    assert "goroutines, papayachat" in err and "reference_server" in err
     assert not (tmp_path / "r.html").exists()
 
 
@@ -316,7 +399,7 @@ def test_same_cell_on_two_hosts_counts_as_two_repetitions(tmp_path):
     assert row["cpu_pct_mean"] == pytest.approx(12.0)
     # Sample std of 10, 12, 14, 10, 12, 14: sqrt(16 / 5), with t(0.975, 5).
     assert row["cpu_pct_std"] == pytest.approx(math.sqrt(16 / 5))
-    half = stats.t_quantile(0.975, 5) * math.sqrt(16 / 5) / math.sqrt(6)
+    half = 2.570582 * math.sqrt(16 / 5) / math.sqrt(6)  # t(0.975, 5), from tables
     assert row["cpu_pct_ci_low"] == pytest.approx(12.0 - half)
     assert row["top_frames"] == 18
 
@@ -354,7 +437,7 @@ def test_every_chart_renders_offline_in_chromium(tmp_path, levels):
     assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", page), "remote resource"
     dom = chromium_dom(tmp_path / "report.html", tmp_path / "profile")
     body = re.sub(r"<script.*?</script>", "", dom, flags=re.S)
-    for name in charts.CHARTS:
+    for name in CHARTS:
         match = re.search(rf'id="chart-{name}"[^>]*>(.*?)</figure>', body, flags=re.S)
         assert match, f"no container for {name}"
         rendered = match.group(1)
@@ -362,11 +445,10 @@ def test_every_chart_renders_offline_in_chromium(tmp_path, levels):
         assert "<svg" in rendered and 'class="mark-' in rendered, f"{name} not drawn"
 
 
-def test_rules_and_captions_name_every_chart():
-    rules = (REPO / "workflow/rules/report.smk").read_text()
-    listed = re.search(r"^CHARTS = \[(.*?)\]", rules, flags=re.S | re.M).group(1)
-    assert re.findall(r'"(\w+)"', listed) == list(charts.CHARTS)
-    for name in charts.CHARTS:
+def test_every_chart_is_drawn_and_has_a_caption(summary):
+    drawn = charts.build_charts(summary.reset_index(), [1, 2, 4], "papayachat")
+    assert list(drawn) == list(CHARTS)
+    for name in CHARTS:
         assert (REPO / f"workflow/report/{name}.rst").read_text().strip()
 
 
@@ -417,3 +499,42 @@ def test_rules_rebuild_the_report_from_the_dataset_alone(tmp_path):
     snakemake(work)
     assert "papayachat used 14.0 % of one core" in text_of(
         (work / "results/report.html").read_text())
+
+
+def section(page: str, start: str, end: str) -> str:
+    return page.split(start, 1)[1].split(end, 1)[0]
+
+
+def test_three_servers_each_in_findings_ranking_charts_and_tables(tmp_path):
+    """A third server declared by config alone (the tests' Python server,
+    with its description) is reported beside the two of the study."""
+    work = copy_workflow(tmp_path)
+    (work / "three.yaml").write_text(
+        "server_defs:\n"
+        "  pythreads:\n"
+        "    description: Python, one thread per client\n"
+        "    command: python tests/servers/faulty.py\n"
+        "    build: null\n"
+        "    sources: [tests/servers/faulty.py]\n")
+    three = {**CPU, **{("pythreads", v, c): [p + 1.0 for p in CPU[("goroutines", v, c)]]
+                       for (_, v, c) in CPU}}
+    write_dataset(work / "results/dataset", three)
+    snakemake(work, "--configfile", "config/config.yaml", "three.yaml",
+              "--config", "servers=[papayachat,goroutines,pythreads]")
+    page = (work / "results/report.html").read_text()
+    text = text_of(page)
+    assert ("papayachat (C, one process per client), goroutines (Go, one goroutine per "
+            "client) against pythreads (Python, one thread per client)") in text
+    findings = text_of(section(page, "<h2>Findings</h2>", "</section>"))
+    ranking = text_of(section(page, "<h3>Ranking, 1 vCPU</h3>", "</table>"))
+    summary = text_of(section(page, "<h3>Per server, vCPUs and clients</h3>", "</table>"))
+    cells = text_of(section(page, "<h3>Per cell</h3>", "</table>"))
+    # At 4 clients on 1 vCPU: goroutines 6 %, pythreads 7 %, papayachat 12 %.
+    assert "goroutines 0.120 < pythreads 0.140 < papayachat 0.240" in ranking
+    for server in ("papayachat", "goroutines", "pythreads"):
+        assert f"{server} made" in findings and server in ranking
+        assert summary.count(f" {server} ") == 4 and cells.count(f" {server} ") == 12
+    assert "papayachat used more CPU than pythreads at every client level" in findings
+    for name in CHARTS:
+        spec = (work / "results/charts" / f"{name}.vl.json").read_text()
+        assert all(s in spec for s in ("papayachat", "goroutines", "pythreads")), name

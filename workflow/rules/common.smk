@@ -11,6 +11,7 @@ from snakemake.utils import validate
 
 sys.path.insert(0, workflow.basedir)
 from scripts.cpus import CpuPlanError, plan_cpus
+from scripts.study import CHARTS, EXPECTED_VCPUS, TABLES
 
 
 def typed_items(value):
@@ -35,6 +36,17 @@ VCPUS = as_list(config["vcpus"])
 CLIENTS = as_list(config["clients"])
 REPETITIONS = list(range(1, config["repetitions"] + 1))
 
+# The server every other is compared with: the first of servers as given
+# (SERVERS is sorted).
+REFERENCE = config["reference_server"] or (
+    config["servers"][0] if isinstance(config["servers"], list) else config["servers"]
+)
+DESCRIPTIONS = {
+    name: d["description"]
+    for name, d in config["server_defs"].items()
+    if "description" in d
+}
+
 unknown = [s for s in SERVERS if s not in config["server_defs"]]
 if unknown:
     raise WorkflowError(
@@ -42,6 +54,13 @@ if unknown:
         f"declared in server_defs: {', '.join(config['server_defs'])}"
     )
 MERGE_FROM = [os.path.normpath(f) for f in config["merge_from"]]
+# A merged dataset holds the servers of its folders, whatever servers says:
+# scripts.report then checks that the reference is among them.
+if REFERENCE not in SERVERS and not MERGE_FROM:
+    raise WorkflowError(
+        f"config key reference_server: {REFERENCE} is not among the servers measured "
+        f"({', '.join(SERVERS)})"
+    )
 # Merging measures nothing, and on a cluster the cells run on other hosts
 # (whose CPUs scripts.measure checks there): this host's CPUs matter only
 # for a local run that measures.
@@ -67,7 +86,6 @@ BIN = "results/bin"
 CELL = "{server}/vcpus{vcpus}/clients{clients}/rep{repetition}"
 RAW = f"results/raw/{CELL}"
 PARSED = f"results/parsed/{CELL}"
-TABLES = ["top_frames", "top_procs", "cells"]
 DATASET = expand("results/dataset/{table}.parquet", table=TABLES)
 
 
@@ -97,6 +115,14 @@ def tool_sources(wildcards):
 # only the code written in the workflow, and a changed parser must reparse.
 MEASURE_CODE = ["scripts/measure.py", "scripts/procfs.py", "scripts/cpus.py"]
 PARSE_CODE = ["scripts/cell.py", "scripts/topparse.py"]
+STATS_CODE = ["scripts/stats.py", "scripts/study.py"]
+REPORT_CODE = [
+    *STATS_CODE,
+    "scripts/cell.py",
+    "scripts/charts.py",
+    *glob("scripts/report/*.py"),
+]
+REPORT_CODE += glob("scripts/report/templates/*")
 
 
 def slurm_partition(wildcards):

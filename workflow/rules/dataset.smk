@@ -33,7 +33,7 @@ if MERGE_FROM:
             data=expand(
                 "{folder}/dataset/{table}.parquet", folder=MERGE_FROM, table=TABLES
             ),
-            code="scripts/merge.py",
+            code=["scripts/merge.py", "scripts/study.py"],
         output:
             DATASET,
         log:
@@ -55,7 +55,7 @@ else:
     rule aggregate:
         input:
             cells=cells(f"{PARSED}/cells.parquet"),
-            code="scripts/aggregate.py",
+            code=["scripts/aggregate.py", "scripts/study.py"],
         output:
             DATASET,
         log:

@@ -1,28 +1,14 @@
 # The report stage: statistics, charts and the HTML report. Their only
 # declared inputs are the dataset's tables and their own code (cheap to
 # rerun, so a change to it rebuilds them): rebuilding them from existing
-# results measures nothing.
-
-# The charts scripts.charts draws (its CHARTS; tests/test_report.py keeps the
-# two in step). Listed here so that parsing the workflow needs no Altair.
-CHARTS = [
-    "h1_cpu",
-    "h1_user_system",
-    "h1_ctx_switches",
-    "h1_cv",
-    "h2_cost_vcpus",
-    "h2_ratio",
-]
-# The study's question, not the matrix measured: H2 asks for these vCPU
-# levels and compares these two servers; the report names what is missing.
-EXPECTED_VCPUS = [1, 2, 4]
-COMPARE = ["papayachat", "goroutines"]
+# results measures nothing. The charts and the vCPU levels H2 asks about
+# come from scripts/study.py (common.smk imports them).
 
 
 rule stats:
     input:
         dataset=DATASET,
-        code="scripts/stats.py",
+        code=STATS_CODE,
     output:
         summary="results/stats/summary.parquet",
         table=report(
@@ -48,7 +34,7 @@ rule stats:
 rule charts:
     input:
         summary="results/stats/summary.parquet",
-        code="scripts/charts.py",
+        code=["scripts/charts.py", *STATS_CODE],
     output:
         html=expand("results/charts/{chart}.html", chart=CHARTS),
         spec=expand("results/charts/{chart}.vl.json", chart=CHARTS),
@@ -68,14 +54,12 @@ rule charts:
         host=1,
     params:
         out=lambda w, output: os.path.dirname(output.svg[0]),
-        expected_vcpus=EXPECTED_VCPUS,
-        compare=COMPARE,
+        reference=REFERENCE,
     message:
         "Charts of the statistics"
     shell:
         "python -m scripts.charts {input.summary} {params.out}"
-        " --expected-vcpus {params.expected_vcpus} --compare {params.compare}"
-        " 2>&1 | tee {log}"
+        " --reference {params.reference:q} 2>&1 | tee {log}"
 
 
 # Everything the report states (hosts, kernel, CPU model, versions,
@@ -86,7 +70,7 @@ rule report:
         dataset=DATASET,
         summary="results/stats/summary.parquet",
         specs=expand("results/charts/{chart}.vl.json", chart=CHARTS),
-        code=["scripts/report.py", "scripts/report_template.html"],
+        code=REPORT_CODE,
     output:
         report(
             "results/report.html",
@@ -102,12 +86,11 @@ rule report:
     params:
         dataset=lambda w, input: os.path.dirname(input.dataset[0]),
         charts=lambda w, input: os.path.dirname(input.specs[0]),
-        expected_vcpus=EXPECTED_VCPUS,
-        compare=COMPARE,
+        reference=REFERENCE,
+        describe=[f"{name}={text}" for name, text in DESCRIPTIONS.items()],
     message:
         "Writing the report: {output}"
     shell:
         "python -m scripts.report --dataset {params.dataset} --summary {input.summary}"
-        " --charts {params.charts}"
-        " --expected-vcpus {params.expected_vcpus} --compare {params.compare}"
-        " --out {output} 2>&1 | tee {log}"
+        " --charts {params.charts} --reference {params.reference:q}"
+        " --describe {params.describe:q} --out {output} 2>&1 | tee {log}"

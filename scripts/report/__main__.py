@@ -1,0 +1,58 @@
+"""python -m scripts.report: write the report from the dataset, its
+statistics and the chart specs."""
+
+import argparse
+import sys
+from pathlib import Path
+
+from scripts.report.page import Inputs, ReportError, render
+from scripts.stats import DatasetError
+from scripts.study import EXPECTED_VCPUS
+
+
+def description(text: str) -> tuple[str, str]:
+    name, sep, words = text.partition("=")
+    if not sep or not name:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected NAME=DESCRIPTION")
+    return name, words
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m scripts.report",
+        description="Write the self-contained HTML report (no network needed to view it) "
+                    "from the dataset, its statistics and chart specs alone.")
+    parser.add_argument("--dataset", type=Path, required=True,
+                        help="folder with cells.parquet and top_frames.parquet")
+    parser.add_argument("--summary", type=Path, required=True,
+                        help="summary.parquet from scripts.stats")
+    parser.add_argument("--charts", type=Path, required=True,
+                        help="folder with the NAME.vl.json specs from scripts.charts")
+    parser.add_argument("--reference", metavar="SERVER",
+                        help="the server every other is compared with (default: the first "
+                             "measured, by name)")
+    parser.add_argument("--describe", type=description, nargs="*", default=[],
+                        metavar="NAME=DESCRIPTION",
+                        help="a server's design in a few words, shown beside its name")
+    parser.add_argument("--out", type=Path, required=True, help="the HTML file to write")
+    args = parser.parse_args(argv)
+    inputs = Inputs(args.dataset, args.summary, args.charts, args.reference,
+                    dict(args.describe), list(EXPECTED_VCPUS))
+    try:
+        page = render(inputs)
+    except DatasetError as exc:
+        print(f"report: {exc} (a dataset written by an older papaya-bench: "
+              "rebuild it from its raw cells)", file=sys.stderr)
+        return 1
+    except ReportError as exc:
+        print(f"report: {exc}", file=sys.stderr)
+        return 1
+    tmp = args.out.with_name(f".{args.out.name}.partial")
+    tmp.write_text(page)
+    tmp.rename(args.out)
+    print(f"report: {args.out} ({len(page) / 1e6:.1f} MB)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,171 @@
+"""The environment, the hosts, the data's quality and how sure the figures
+are, in sentences built from the Quality and Certainty facts. Plain text:
+the page template adds emphasis and escapes."""
+
+import pandas as pd
+
+from scripts.report.facts import Certainty
+from scripts.report.quality import Quality, utc
+from scripts.report.words import (CONFIDENCE_TEXT, commas, counts, distinct, fmt, listing,
+                                  plural, span)
+from scripts.stats import GROUP
+
+# The load settings, as column -> how one is written.
+SETTINGS = {"rate": "rate {}", "message": 'message "{}"', "write_interval": "write interval {}",
+            "warmup_s": "warm-up {} s", "load_tolerance": "load tolerance {}"}
+VERSIONS = {"cc_version": "cc", "go_version": "go", "top_version": "top"}
+
+
+def when(t: pd.Timestamp) -> str:
+    return t.strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def settings_words(cells: pd.DataFrame) -> str:
+    """The load settings, one entry per distinct combination in the cells."""
+    combos = cells[list(SETTINGS)].astype(str).drop_duplicates()
+    text = "; ".join(", ".join(form.format(row[c]) for c, form in SETTINGS.items())
+                     for row in combos.to_dict("records"))
+    return text + (" (the cells differ in these settings)" if len(combos) > 1 else "")
+
+
+def environment(q: Quality) -> dict[str, str]:
+    """How the cells were measured, as label -> text (the hosts are a table)."""
+    cells, per_client = q.cells, q.cells["target_bytes_per_s"]
+    by_level = cells.groupby("vcpus")
+    return {
+        "servers": distinct(cells["server"]),
+        "vCPU levels": commas(q.measured) + (f" (not measured: {commas(q.missing)})"
+                                             if q.missing else ""),
+        "server's CPUs per level": "; ".join(
+            f"{v} vCPU: CPU {distinct(g['server_cpus'], ' or ')}" for v, g in by_level),
+        "load generator's and samplers' CPUs": "; ".join(
+            f"{v} vCPU: CPU {distinct(g['aux_cpus'], ' or ')}" for v, g in by_level),
+        "GOMAXPROCS (Go server)": distinct(cells["gomaxprocs"].dropna().astype(int)),
+        "clients": commas(sorted(cells["clients"].unique())),
+        "repetitions per (server, vCPUs, clients)": distinct(cells.groupby(GROUP).size()),
+        "load per client": f"{distinct((per_client * 8 / 1e6).map(fmt))} Mbit/s "
+                           f"({distinct((per_client / 1e3).map(fmt))} kB/s), "
+                           f"{fmt((cells['loadgen_writes_per_s'] / cells['clients']).mean())} "
+                           "writes/s per client on average",
+        "load settings": settings_words(cells),
+        "top": f"{distinct(cells['top_frames'])} frames per cell at "
+               f"{distinct(cells['top_delay_s'].map(fmt))} s "
+               "(top -b; one extra first frame taken and dropped, its interval is undefined)",
+        "window (between /proc samples)": f"{fmt(cells['window_s'].min())} to "
+                                          f"{fmt(cells['window_s'].max())} s",
+        "measured": f"{when(utc(cells['started_utc']).min())} to "
+                    f"{when(utc(cells['ended_utc']).max())}",
+        "tool versions": "; ".join(f"{label}: {distinct(cells[c], ' | ')}"
+                                   for c, label in VERSIONS.items()),
+    }
+
+
+def hosts_words(q: Quality) -> str:
+    """Which hosts the cells came from, and the measurements made on more
+    than one of them (kept, each a repetition of its group)."""
+    hosts = sorted(q.cells["host"].astype(str).unique())
+    if len(hosts) == 1:
+        return f"Every cell was measured on one host, {hosts[0]}."
+    per_host = "; ".join(
+        f"{h}: {plural(len(g), 'cell')} at {listing(sorted(int(v) for v in g['vcpus'].unique()))} "
+        + ("vCPU" if set(g["vcpus"]) == {1} else "vCPUs")
+        for h, g in q.cells.groupby("host", sort=True))
+    if not q.repeated:
+        dup = "No (server, vCPUs, clients, repetition) was measured on more than one host."
+    else:
+        dup = (f"{plural(len(q.repeated), 'measurement')} (server, vCPUs, clients, repetition) "
+               "were made on more than one host: "
+               + "; ".join(f"{s} {v} vCPU {c} clients rep {r} on {', '.join(h)}"
+                           for (s, v, c, r), h in q.repeated.items())
+               + ". Each is kept and counts as a separate repetition of its group.")
+    return f"Cells from {plural(len(hosts), 'host')} ({per_host}). {dup}"
+
+
+def load_words(q: Quality) -> str:
+    below = q.where("below_target")
+    lowest = f"lowest connection ratio {q.worst_load['achieved_ratio_min']:.4f}"
+    if below.empty:
+        return f"every load reached its target within the tolerance ({lowest})"
+    return (f"{plural(len(below), 'cell')} fell short of the load target by more than the "
+            f"tolerance ({lowest}): their CPU figures are for less load than asked")
+
+
+def quality_short(q: Quality) -> str:
+    """The data's quality in one sentence, for the findings."""
+    n, hosts, busy = len(q.per_cell), q.cells["host"].nunique(), q.where("busy")
+    return (f"{plural(n, 'cell')}" + (f" from {plural(hosts, 'host')}" if hosts > 1 else "")
+            + f"; {load_words(q)}; the three CPU sources agree in "
+            f"{int(q.per_cell['agree'].sum())} of {n} cells; "
+            f"{plural(int(q.per_cell['flagged'].sum()), 'cell')} flagged; other work used "
+            f"more than {fmt(q.thresholds['other_busy_pct'])} % of the server's CPUs in "
+            f"{len(busy)} of {n} cells" + (" (the host was not quiet: contention may have "
+                                           "changed those figures)" if len(busy) else "")
+            + ". " + network_short())
+
+
+def network_short() -> str:
+    return ("Over loopback the server's CPU understates what a network card would cost it "
+            "(see the network caveat).")
+
+
+def quality_long(q: Quality, expected: list[int]) -> list[str]:
+    pc, n, t = q.per_cell, len(q.per_cell), q.thresholds
+    disagree, busy, flagged = pc[~pc["agree"]], q.where("busy"), q.where("flagged")
+    zero = pc[pc["cpu_top_frames_zero"] > 0]
+    return [
+        f"{plural(n, 'cell')} in the dataset. vCPU levels measured: {commas(q.measured)}; "
+        + (f"not measured: {commas(q.missing)} (of {commas(expected)})." if q.missing
+           else f"all of {commas(expected)} measured."),
+        hosts_words(q),
+        f"Load accuracy: {load_words(q)}; the slowest connection was in "
+        f"{q.worst_load['name']}; the mean over cells of the per-cell mean ratio was "
+        f"{pc['achieved_ratio_mean'].mean():.4f} (load_tolerance: "
+        f"{distinct(q.cells['load_tolerance'])}).",
+        f"CPU sources: top and utime + stime ticks agree with schedstat (within "
+        f"{fmt(t['agree_rel_pct'])} % or {fmt(t['agree_abs_s'])} CPU-s) in {n - len(disagree)} "
+        f"of {n} cells; top deviates by {fmt(pc['top_dev_pct'].abs().max())} % at most and "
+        f"ticks by {fmt(pc['ticks_dev_pct'].abs().max())} %"
+        + (f"; disagreeing: {'; '.join(disagree['name'])}." if len(disagree) else "."),
+        f"top frames without a server row, counted as 0 %: "
+        f"{int(pc['cpu_top_frames_zero'].sum())} of {int(pc['top_frames'].sum())} frames, "
+        f"in {plural(len(zero), 'cell')}" + (f" ({'; '.join(zero['name'])})" if len(zero) else "")
+        + ". A server too idle for top's 10 ms ticks shows 0 % in a frame; schedstat "
+        "still counts it.",
+        f"Flagged cells (shared CPUs, steal above {fmt(t['steal_pct'])} %, load generator's "
+        f"CPUs above {fmt(t['aux_busy_pct'])} % busy): {len(flagged)}"
+        + (": " + "; ".join(f"{r['name']} ({r['flags']})" for _, r in flagged.iterrows()) + "."
+           if len(flagged) else "."),
+        f"Other work on the server's CPUs (busy time beyond the server, interrupts and steal) "
+        f"exceeded {fmt(t['other_busy_pct'])} % in {len(busy)} of {n} cells (at most "
+        f"{fmt(pc['other_busy_pct'].max())} %)"
+        + (": something else ran on the server's CPUs during those windows, so the host was "
+           "not quiet; contention may have changed their figures." if len(busy) else "."),
+        f"Threads that exited within the window (their context switches are lost from the "
+        f"window's counts): {len(pc[pc['server_threads_exited'] > 0])} cells.",
+    ]
+
+
+def network_caveat(q: Quality) -> str:
+    pc = q.per_cell
+    return ("The load came over loopback: most of the receive path runs in softirq on the "
+            "sending CPU (the load generator's), so the server's own CPU time understates "
+            "what a real network card would cost it. What did land on the server's CPUs as "
+            f"softirq was {span(pc['server_cpus_softirq_pct'].min(), pc['server_cpus_softirq_pct'].max(), ' %')} "
+            f"of their time; the load generator used "
+            f"{span(pc['loadgen_cpu_pct'].min(), pc['loadgen_cpu_pct'].max(), ' %')} of one "
+            "core. A load generator on another host removes this bias.")
+
+
+def certainty_words(c: Certainty) -> str:
+    if c.repetitions[1] < 2:
+        return ("Every cell was measured once: one repetition, no interval. "
+                "Repeat the matrix (config key repetitions) before trusting a difference.")
+    ts = listing(f"{fmt(t)} for n = {n}" for n, t in c.t_quantiles.items())
+    text = (f"Each figure is the mean of {counts(c.repetitions)} repetitions; the "
+            f"{CONFIDENCE_TEXT} intervals multiply std / √n by Student's t for n − 1 degrees "
+            f"of freedom: {ts}.")
+    if c.repetitions[0] < 2:
+        text += " Points with one repetition have no interval."
+    low, median, high = c.half_width_pct
+    return text + (f" The CPU intervals' half-widths are {fmt(low)} % to {fmt(high)} % of "
+                   f"their means (median {fmt(median)} %).")

@@ -1,0 +1,215 @@
+"""The answers to H1 and H2 as facts: every figure and verdict the report
+states about them, computed once per question and vCPU level from the
+statistics (one row per server, vCPUs and clients) and the repetitions
+behind them. No words and no HTML here: scripts.report.text turns each
+fact into a short sentence for the Findings and a long one for its
+section, so both always say the same thing.
+
+Comparisons are of the reference server against every other one; a ratio
+is reference / other, so above 1 the reference costs more. A difference
+is real when Welch's t-test on the repetitions rejects equal means at the
+1 - CONFIDENCE level (stats.compare)."""
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+from scripts.stats import CONFIDENCE, GROUP, Comparison, compare, t_quantile, vcpu_levels
+
+
+@dataclass(frozen=True)
+class Study:
+    """What every finding is computed from."""
+    summary: pd.DataFrame  # scripts.stats.summarize, indexed by GROUP
+    reps: pd.DataFrame  # scripts.stats.per_repetition: one row per cell
+    servers: list[str]  # the reference first, then the others
+    expected: list[int]  # the vCPU levels H2 asks about
+
+    @property
+    def reference(self) -> str:
+        return self.servers[0]
+
+    def row(self, server: str, vcpus: int, clients: int) -> pd.Series:
+        return self.summary.loc[(server, vcpus, clients)]
+
+    def compare(self, metric: str, a: tuple, b: tuple) -> Comparison:
+        """Repetitions of group a against those of group b."""
+        values = self.reps.groupby(GROUP)[metric]
+        return compare(values.get_group(a), values.get_group(b))
+
+    def servers_at(self, *vcpus: int) -> list[str]:
+        """The servers measured at every one of these vCPU levels, in order."""
+        at = self.summary.reset_index().groupby("server")["vcpus"].agg(set)
+        return [s for s in self.servers if s in at and set(vcpus) <= at[s]]
+
+    def shared_clients(self, vcpus: int, servers: list[str]) -> list[int]:
+        """The client levels every one of servers was measured at."""
+        at = self.summary.reset_index()
+        at = at[(at["vcpus"] == vcpus) & at["server"].isin(servers)]
+        count = at.groupby("clients")["server"].nunique()
+        return sorted(int(c) for c in count[count == len(servers)].index)
+
+
+@dataclass(frozen=True)
+class Growth:
+    """One server from the fewest to the most clients at one vCPU level."""
+    server: str
+    first: pd.Series  # its statistics at the fewest clients
+    last: pd.Series  # at the most
+    system_share: tuple[float, float]  # lowest and highest over the client levels
+
+    def grew(self, metric: str) -> float:
+        return self.last[f"{metric}_mean"] / self.first[f"{metric}_mean"]
+
+
+@dataclass(frozen=True)
+class Versus:
+    """The reference against one other server at every client level both had."""
+    other: str
+    cost: dict[int, Comparison]  # CPU-s per MB
+    switches: dict[int, Comparison]  # voluntary context switches per second
+
+    def where(self, metric: str, higher: bool, apart: bool | None = None) -> list[int]:
+        """Client levels where the reference's mean was higher (or lower),
+        and, with apart, where that difference was (or was not) real."""
+        return [c for c, cmp in getattr(self, metric).items()
+                if cmp.higher == higher and (apart is None or (cmp.apart == apart))]
+
+    def untested(self, metric: str) -> list[int]:
+        return [c for c, cmp in getattr(self, metric).items() if not cmp.tested]
+
+
+@dataclass(frozen=True)
+class Ranking:
+    """The servers at one client level, least CPU per MB first, and each
+    one's comparison with the one before it."""
+    clients: int
+    order: list[pd.Series]
+    steps: list[Comparison]  # steps[i]: order[i + 1] against order[i]
+
+
+@dataclass(frozen=True)
+class H1Level:
+    """H1 at one vCPU level."""
+    vcpus: int
+    clients: list[int]  # the client levels every server was measured at
+    growth: list[Growth]  # one per server, the reference first
+    versus: list[Versus]  # the reference against each other server
+    ranking: list[Ranking]  # one per client level
+    repetitions: tuple[int, int]  # fewest and most per point
+
+    @property
+    def top(self) -> int:
+        return self.clients[-1]
+
+
+def h1_level(study: Study, vcpus: int) -> H1Level:
+    servers = study.servers_at(vcpus)
+    clients = study.shared_clients(vcpus, servers)
+    reps = study.summary.xs(vcpus, level="vcpus")["repetitions"]
+    repetitions = (int(reps.min()), int(reps.max()))
+    if not clients:
+        return H1Level(vcpus, [], [], [], [], repetitions)
+    return H1Level(vcpus, clients, [growth(study, s, vcpus, clients) for s in servers],
+                   [versus(study, vcpus, clients, servers[0], o) for o in servers[1:]],
+                   [ranking(study, vcpus, c, servers) for c in clients], repetitions)
+
+
+def growth(study: Study, server: str, vcpus: int, clients: list[int]) -> Growth:
+    share = [study.row(server, vcpus, c)["system_share_pct_mean"] for c in clients]
+    return Growth(server, study.row(server, vcpus, clients[0]),
+                  study.row(server, vcpus, clients[-1]), (min(share), max(share)))
+
+
+def versus(study: Study, vcpus: int, clients: list[int], ref: str, other: str) -> Versus:
+    def at_each(metric: str) -> dict[int, Comparison]:
+        return {c: study.compare(metric, (ref, vcpus, c), (other, vcpus, c)) for c in clients}
+    return Versus(other, at_each("cpu_s_per_mb"), at_each("nvcsw_per_s"))
+
+
+def ranking(study: Study, vcpus: int, clients: int, servers: list[str]) -> Ranking:
+    order = sorted((study.row(s, vcpus, clients) for s in servers),
+                   key=lambda r: r["cpu_s_per_mb_mean"])
+    steps = [study.compare("cpu_s_per_mb", (b.name[0], vcpus, clients), (a.name[0], vcpus, clients))
+             for a, b in zip(order, order[1:])]
+    return Ranking(clients, order, steps)
+
+
+@dataclass(frozen=True)
+class Scaling:
+    """One server's CPU per MB with high vCPUs against low, per client level."""
+    server: str
+    change: dict[int, Comparison]  # high / low
+    low: pd.Series  # its statistics at the most clients, low vCPUs
+    high: pd.Series  # and high vCPUs
+
+
+@dataclass(frozen=True)
+class H2Facts:
+    """H2: the fewest against the most vCPUs measured."""
+    measured: list[int]
+    missing: list[int]
+    low: int | None  # None: fewer than two levels measured
+    high: int | None
+    clients: list[int]  # client levels every server measured at both had at both
+    scaling: list[Scaling]  # one per server measured at both, the reference first
+    # The reference against each other server at the most clients, low and
+    # high vCPUs: other -> (comparison at low, comparison at high).
+    versus: dict[str, tuple[Comparison, Comparison]]
+    hosts: tuple[list[str], list[str]]  # hosts of the low and high level
+
+    @property
+    def top(self) -> int:
+        return self.clients[-1]
+
+    def grew_less(self, other: str) -> list[int]:
+        """Client levels where the reference's change was below other's
+        (other is a key of versus, so the reference is scaling[0])."""
+        ref, them = self.scaling[0], next(s for s in self.scaling if s.server == other)
+        return [c for c in self.clients if ref.change[c].ratio < them.change[c].ratio]
+
+
+def h2(study: Study) -> H2Facts:
+    measured, missing = vcpu_levels(study.summary.reset_index(), study.expected)
+    if len(measured) < 2:
+        return H2Facts(measured, missing, None, None, [], [], {}, ([], []))
+    low, high = measured[0], measured[-1]
+    servers = study.servers_at(low, high)
+    clients = sorted(set(study.shared_clients(low, servers))
+                     & set(study.shared_clients(high, servers)))
+    hosts = tuple(level_hosts(study.summary, v) for v in (low, high))
+    if not clients:
+        return H2Facts(measured, missing, low, high, [], [], {}, hosts)
+    top = clients[-1]
+    scaling = [Scaling(s, {c: study.compare("cpu_s_per_mb", (s, high, c), (s, low, c))
+                           for c in clients},
+                       study.row(s, low, top), study.row(s, high, top)) for s in servers]
+    versus = {o: tuple(study.compare("cpu_s_per_mb", (study.reference, v, top), (o, v, top))
+                       for v in (low, high))
+              for o in servers if study.reference in servers and o != study.reference}
+    return H2Facts(measured, missing, low, high, clients, scaling, versus, hosts)
+
+
+def level_hosts(summary: pd.DataFrame, vcpus: int) -> list[str]:
+    return sorted({h for hosts in summary.xs(vcpus, level="vcpus")["hosts"]
+                   for h in str(hosts).split(", ")})
+
+
+@dataclass(frozen=True)
+class Certainty:
+    """How many repetitions each figure rests on, and how wide the CPU
+    intervals came out."""
+    repetitions: tuple[int, int]
+    t_quantiles: dict[int, float]  # repetitions -> the t that multiplies std / sqrt(n)
+    half_width_pct: tuple[float, float, float] | None  # min, median, max % of the mean
+    confidence: float = CONFIDENCE
+
+
+def certainty(study: Study) -> Certainty:
+    reps = study.summary["repetitions"]
+    with_ci = study.summary[reps >= 2]
+    half = 100 * (with_ci["cpu_pct_ci_high"] - with_ci["cpu_pct_ci_low"]) / 2 \
+        / with_ci["cpu_pct_mean"]
+    return Certainty((int(reps.min()), int(reps.max())),
+                     {int(n): t_quantile(int(n)) for n in sorted(with_ci["repetitions"].unique())},
+                     (half.min(), half.median(), half.max()) if len(with_ci) else None)

@@ -1,0 +1,186 @@
+"""H1 in sentences, from one H1Level fact per vCPU level: short for the
+Findings, long for the H1 section, and the ranking of the servers at each
+client level. Plain text: the page template adds emphasis and escapes."""
+
+from dataclasses import dataclass
+
+from scripts.report.facts import H1Level, Ranking, Versus
+from scripts.report.words import (LEVEL_TEXT, Answer, ci, comparison, counts, fmt, listing,
+                                  p_value, plural, possessive, span, times)
+from scripts.stats import Comparison
+
+METRIC = {"cost": "CPU per MB", "switches": "voluntary context switches"}
+
+
+@dataclass(frozen=True)
+class H1Short:
+    """H1 at one vCPU level, for the Findings; empty says why there is none."""
+    vcpus: int
+    empty: str = ""
+    cpu: str = ""
+    switches: str = ""
+    kernel: str = ""
+    ranking: str = ""
+    sure: str = ""
+
+
+def relation(ref: str, v: Versus, levels: list[int]) -> str:
+    """Where the reference used more or less CPU per MB than v.other."""
+    more, less = v.where("cost", True), v.where("cost", False)
+    if not less:
+        return f"{ref} used more CPU than {v.other} at every client level ({listing(levels)})"
+    if not more:
+        return f"{ref} used less CPU than {v.other} at every client level ({listing(levels)})"
+    return (f"{ref} used less CPU than {v.other} at {listing(less)} clients "
+            f"and more at {listing(more)}")
+
+
+def ratios(level: H1Level, metric: str, what: str) -> str:
+    """" (a 1.29× WHAT b and 0.50× WHAT c)", or nothing with one server."""
+    ref = level.growth[0].server
+    if not level.versus:
+        return ""
+    return " (" + listing(f"{ref} {times(getattr(v, metric)[level.top].ratio)} {what} {v.other}"
+                          for v in level.versus) + ")"
+
+
+def cpu_words(level: H1Level) -> str:
+    ref, top = level.growth[0].server, level.top
+    parts = [relation(ref, v, level.clients) for v in level.versus]
+    if len(level.clients) > 1:
+        g = level.growth
+        parts.append(f"from {level.clients[0]} to {top} clients " + listing(
+            [f"{possessive(g[0].server)} CPU grew {times(g[0].grew('cpu_pct'))}"]
+            + [f"{possessive(x.server)} {times(x.grew('cpu_pct'))}" for x in g[1:]]))
+    lead = "; ".join(parts) + ". " if parts else ""
+    return (f"{lead}At {top} clients: " + listing(
+        f"{g.server} {fmt(g.last['cpu_pct_mean'])} % of one core" for g in level.growth)
+        + ratios(level, "cost", "the CPU per MB of") + ".")
+
+
+def switches_words(level: H1Level) -> str:
+    text = (f"at {level.top} clients " + listing(
+        f"{g.server} made {fmt(g.last['nvcsw_per_s_mean'])}" for g in level.growth)
+        + " voluntary context switches per second" + ratios(level, "switches", "as many as"))
+    if len(level.clients) > 1:
+        text += f"; from {plural(level.clients[0], 'client')} they went " + listing(
+            f"{fmt(g.first['nvcsw_per_s_mean'])} → {fmt(g.last['nvcsw_per_s_mean'])}"
+            for g in level.growth)
+    return text + "."
+
+
+def kernel_words(level: H1Level) -> str:
+    return ("system time was " + listing(
+        f"{span(*g.system_share, ' %')} of {possessive(g.server)} CPU time"
+        for g in level.growth)
+        + (" across the client levels" if len(level.clients) > 1 else "") + ".")
+
+
+def h1_short(level: H1Level) -> H1Short:
+    if not level.clients:
+        return H1Short(level.vcpus, empty="No client level has every server measured.")
+    return H1Short(level.vcpus, cpu=cpu_words(level), switches=switches_words(level),
+                   kernel=kernel_words(level),
+                   ranking=ranking_words(level.ranking[-1]) if level.versus else "",
+                   sure=h1_sure(level))
+
+
+def step_words(step: Comparison) -> str:
+    if not step.tested:
+        return "untested"
+    return "a real difference" if step.apart else "within the noise"
+
+
+def ranking_words(r: Ranking) -> str:
+    """Least CPU per MB first, and whether each step up is real."""
+    names = [row.name[0] for row in r.order]
+    return (f"least CPU per MB at {r.clients} clients: {names[0]}"
+            + "".join(f", then {n} ({step_words(s)})" for n, s in zip(names[1:], r.steps)) + ".")
+
+
+def ranking_row(r: Ranking) -> list[str]:
+    """One client level of the ranking table: each server with its CPU-s
+    per MB, least first, and each step's test."""
+    return [str(r.clients), " < ".join(f"{row.name[0]} {fmt(row['cpu_s_per_mb_mean'])}"
+                                        for row in r.order),
+            "; ".join(f"{b.name[0]} vs {a.name[0]}: {step_words(s)}"
+                      + (f" ({p_value(s.p_value)})" if s.tested else "")
+                      for a, b, s in zip(r.order, r.order[1:], r.steps)) or "one server"]
+
+
+def apart_words(ref: str, v: Versus, metric: str, levels: list[int]) -> str:
+    """At how many client levels the reference and v.other differ for real."""
+    untested = v.untested(metric)
+    if len(untested) == len(levels):
+        return (f"{METRIC[metric]} of {ref} and {v.other}: no test (one repetition, or no "
+                "spread on either side), the differences cannot be told from noise")
+    higher, lower = v.where(metric, True, True), v.where(metric, False, True)
+    same = [c for c, cmp in getattr(v, metric).items() if cmp.tested and not cmp.apart]
+    which = [f"{ref} {word} at {listing(at)} clients"
+             for word, at in (("higher", higher), ("lower", lower)) if at]
+    text = (f"{METRIC[metric]} of {ref} and {v.other} differ at {len(higher) + len(lower)} "
+            f"of {len(levels)} client levels" + (f" ({'; '.join(which)})" if which else ""))
+    if same:
+        text += (f" and not at {listing(same)}, where the difference is within the spread "
+                 "over repetitions")
+    if untested:
+        text += f"; untested at {listing(untested)} clients (one repetition, or no spread)"
+    return text
+
+
+def h1_sure(level: H1Level) -> str:
+    n = f"{counts(level.repetitions)} repetitions per point"
+    if not level.versus:
+        return f"{n}; one server measured, nothing to compare."
+    return (f"{n}; Welch's t-test at the {LEVEL_TEXT} level: "
+            + "; ".join(apart_words(level.growth[0].server, v, m, level.clients)
+                        for v in level.versus for m in METRIC) + ".")
+
+
+def h1_long(level: H1Level) -> list[Answer]:
+    if not level.clients:
+        return [Answer(f"With {plural(level.vcpus, 'vCPU')} no client level has every "
+                       "server measured.")]
+    ref, top = level.growth[0].server, level.top
+    lead = f"At {top} clients on {plural(level.vcpus, 'vCPU')}, " + listing(
+        f"{g.server} used {fmt(g.last['cpu_pct_mean'])} % of one core "
+        f"({ci(g.last, 'cpu_pct', ' %')}; {plural(g.last['repetitions'], 'repetition')})"
+        for g in level.growth) + "".join(
+        f"; {ref} used {times(v.cost[top].ratio)} as much CPU per MB as {v.other}"
+        for v in level.versus) + "."
+    text = " ".join(
+        f"{g.server}: system (kernel) time {fmt(g.last['system_share_pct_mean'])} % of its "
+        f"CPU time, {fmt(g.last['nvcsw_per_s_mean'])} voluntary and "
+        f"{fmt(g.last['nivcsw_per_s_mean'])} involuntary context switches per second, "
+        f"{fmt(g.last['cpu_s_per_mb_mean'])} CPU-s per MB received." for g in level.growth)
+    answers = [Answer(lead, text)]
+    if len(level.clients) > 1:
+        answers.append(Answer("", growth_words(level)))
+    sure = "; ".join(f"{ref} against {v.other} at {top} clients: {comparison(v.cost[top])}"
+                     for v in level.versus)
+    answers.append(Answer("", spread_words(level), sure=f"{sure}." if sure else ""))
+    return answers
+
+
+def growth_words(level: H1Level) -> str:
+    ref = level.growth[0].server
+    text = (f"From {level.clients[0]} to {level.top} clients " + listing(
+        f"{possessive(g.server)} CPU grew {times(g.grew('cpu_pct'))} "
+        f"({fmt(g.first['cpu_pct_mean'])} → {fmt(g.last['cpu_pct_mean'])} %)"
+        for g in level.growth) + "; their voluntary context switches per second went "
+        + listing(f"{fmt(g.first['nvcsw_per_s_mean'])} → {fmt(g.last['nvcsw_per_s_mean'])}"
+                  for g in level.growth) + ".")
+    for v in level.versus:
+        more = v.where("cost", True)
+        text += (f" {ref} used more CPU per MB than {v.other} at {len(more)} of "
+                 f"{len(level.clients)} client levels"
+                 + (f" ({', '.join(map(str, more))})." if more else "."))
+    return text
+
+
+def spread_words(level: H1Level) -> str:
+    return ("Over top's frames the server's CPU varied with a CV of " + listing(
+        f"{fmt(g.last['top_cpu_pct_cv'])} for {g.server} ({g.last['top_frames']} frames)"
+        for g in level.growth) + f" at {level.top} clients; softirq took " + listing(
+        f"{fmt(g.last['cpus_softirq_pct_mean'])} % of {possessive(g.server)} CPUs"
+        for g in level.growth) + " (see the network caveat).")

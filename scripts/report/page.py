@@ -1,0 +1,105 @@
+"""The report page: gathers the facts, their sentences and the tables, and
+renders them with the Jinja2 template (autoescaped: nothing here builds
+HTML). The page holds the Vega libraries and every chart's spec, so it
+opens with no network."""
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import jinja2
+import pandas as pd
+import vl_convert
+
+from scripts.charts import EMBED_OPTIONS
+from scripts.report import facts, tables
+from scripts.report.data_text import (certainty_words, environment, network_caveat,
+                                      quality_long, quality_short)
+from scripts.report.h1_text import h1_long, h1_short
+from scripts.report.h2_text import h2_long, h2_short
+from scripts.report.quality import CELL_COLUMNS, quality
+from scripts.report.words import CONFIDENCE_TEXT, LEVEL_TEXT, listing
+from scripts.stats import BOOTSTRAP_RESAMPLES, GROUP, DatasetError, load_dataset, per_repetition, require
+from scripts.study import CHARTS
+
+TEMPLATES = Path(__file__).with_name("templates")
+
+
+class ReportError(ValueError):
+    """The report cannot be written from what it was given."""
+
+
+@dataclass(frozen=True)
+class Inputs:
+    dataset: Path
+    summary: Path
+    charts: Path
+    reference: str | None  # None: the first server of the dataset
+    descriptions: dict[str, str]  # server -> its design, from server_defs
+    expected: list[int]
+
+
+def order_servers(measured: list[str], reference: str | None) -> list[str]:
+    """The reference first, then the others in name order."""
+    if reference is None:
+        reference = measured[0]
+    if reference not in measured:
+        raise ReportError(f"reference server {reference} was not measured (the dataset has "
+                          f"{', '.join(measured)}): set config key reference_server")
+    return [reference] + [s for s in measured if s != reference]
+
+
+def study_of(cells: pd.DataFrame, summary: pd.DataFrame, inputs: Inputs) -> facts.Study:
+    servers = order_servers(sorted(summary["server"].unique()), inputs.reference)
+    return facts.Study(summary.set_index(GROUP), per_repetition(cells), servers,
+                       inputs.expected)
+
+
+def context(cells: pd.DataFrame, summary: pd.DataFrame, inputs: Inputs) -> dict:
+    """Everything the template shows."""
+    study = study_of(cells, summary, inputs)
+    levels = [facts.h1_level(study, int(v)) for v in sorted(summary["vcpus"].unique())]
+    h2 = facts.h2(study)
+    q = quality(cells, inputs.expected)
+    return {
+        "servers": [(s, inputs.descriptions.get(s, "")) for s in study.servers],
+        "reference": study.reference, "cells": len(cells), "hosts": cells["host"].nunique(),
+        "combinations": len(summary), "expected": listing(inputs.expected),
+        "confidence": CONFIDENCE_TEXT, "level": LEVEL_TEXT, "resamples": BOOTSTRAP_RESAMPLES,
+        "h1": [{"vcpus": lv.vcpus, "short": h1_short(lv), "long": h1_long(lv),
+                "ranking": tables.ranking_table(lv)} for lv in levels],
+        "certainty": certainty_words(facts.certainty(study)),
+        "h2_short": h2_short(h2, inputs.expected), "h2_long": h2_long(h2, inputs.expected),
+        "quality_short": quality_short(q), "quality_long": quality_long(q, inputs.expected),
+        "network_caveat": network_caveat(q), "environment": environment(q),
+        "hosts_table": tables.hosts_table(cells), "summary_table": tables.summary_table(summary),
+        "quality_table": tables.quality_table(q.per_cell),
+        "columns_table": tables.columns_table(),
+        "charts": {prefix: [(name, title) for name, title in CHARTS.items()
+                            if name.startswith(prefix)] for prefix in ("h1_", "h2_")},
+    }
+
+
+def chart_specs(folder: Path) -> tuple[dict, str]:
+    """Every chart's Vega-Lite spec, and the Vega libraries of its version."""
+    specs = {name: json.loads((folder / f"{name}.vl.json").read_text()) for name in CHARTS}
+    # The specs name their Vega-Lite version ("v6.4.1"): bundle that minor.
+    schema = specs[next(iter(CHARTS))]["$schema"]
+    version = ".".join(schema.rsplit("/v", 1)[1].split(".")[:2])
+    return specs, vl_convert.javascript_bundle(vl_version=version)
+
+
+def render(inputs: Inputs) -> str:
+    cells, _ = load_dataset(inputs.dataset)
+    require(cells, "cells.parquet", CELL_COLUMNS)
+    try:
+        summary = pd.read_parquet(inputs.summary)
+    except OSError as exc:
+        raise DatasetError(str(exc)) from None
+    specs, bundle = chart_specs(inputs.charts)
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True,
+                             undefined=jinja2.StrictUndefined, trim_blocks=True,
+                             lstrip_blocks=True)
+    return env.get_template("report.html.j2").render(
+        **context(cells, summary, inputs), specs=specs, bundle=bundle,
+        actions=EMBED_OPTIONS["actions"])

@@ -1,0 +1,121 @@
+"""The data's quality and the environment, as facts: one row per cell (load
+accuracy, agreement of the three CPU sources, other work on the server's
+CPUs, flags), one per host, and the counts the report states about them.
+No words and no HTML here."""
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+from scripts.cell import AUX_BUSY_FLAG_PCT, STEAL_FLAG_PCT
+from scripts.stats import GROUP, vcpu_levels
+
+# Two CPU sources agree when within 10 % of schedstat or 0.05 CPU-s: at low
+# load, ticks (10 ms) cannot do better. tests/test_pipeline.py holds real
+# cells to the same bounds.
+AGREE_REL = 0.10
+AGREE_ABS_S = 0.05
+# Above this, the server's CPUs were busy with work other than the server
+# and its interrupts: something else ran on them during the window.
+OTHER_BUSY_PCT = 10.0
+FLAGS = {"shared_cpus": "shared CPUs", "flag_steal": "steal",
+         "flag_aux_busy": "load generator busy"}
+# The cells columns the report reads beyond those scripts.stats needs.
+CELL_COLUMNS = [
+    "host", "started_utc", "ended_utc", "kernel", "cpu_model", "host_cpus", "aux_cpus",
+    "server_cpus", "gomaxprocs", "cc_version", "go_version", "top_version", "rate",
+    "message", "write_interval", "warmup_s", "top_frames", "top_delay_s", "load_tolerance",
+    "window_s", "loadgen_writes_per_s", "loadgen_cpu_pct", "achieved_ratio_max",
+    "server_cpu_s_top", "server_cpu_s_ticks", "server_cpu_pct_top", "server_cpu_pct_ticks",
+    "server_cpus_idle_pct", "server_cpus_irq_pct", "server_cpus_steal_pct",
+    "aux_cpus_busy_pct", "server_threads_exited", "cpu_top_frames_zero", *FLAGS,
+]
+
+
+def deviation_pct(cells: pd.DataFrame, source: str) -> pd.Series:
+    schedstat = cells["server_cpu_s_schedstat"]
+    return 100 * (cells[f"server_cpu_s_{source}"] - schedstat) / schedstat.where(schedstat > 0)
+
+
+def cell_quality(cells: pd.DataFrame) -> pd.DataFrame:
+    """One row per cell: load accuracy, agreement of the three CPU sources,
+    other work on the server's CPUs, and the dataset's flags."""
+    q = cells[GROUP + ["repetition", "host", "achieved_ratio_min", "achieved_ratio_mean",
+                       "achieved_ratio_max", "load_tolerance", "server_cpu_pct_top",
+                       "server_cpu_pct_schedstat", "server_cpu_pct_ticks",
+                       "server_cpus_softirq_pct", "server_cpus_steal_pct",
+                       "aux_cpus_busy_pct", "loadgen_cpu_pct", "server_threads_exited",
+                       "cpu_top_frames_zero", "top_frames", "flagged"]].copy()
+    limit = (AGREE_REL * cells["server_cpu_s_schedstat"]).clip(lower=AGREE_ABS_S)
+    q["top_dev_pct"] = deviation_pct(cells, "top")
+    q["ticks_dev_pct"] = deviation_pct(cells, "ticks")
+    q["agree"] = ((cells["server_cpu_s_top"] - cells["server_cpu_s_schedstat"]).abs() <= limit) \
+        & ((cells["server_cpu_s_ticks"] - cells["server_cpu_s_schedstat"]).abs() <= limit)
+    q["below_target"] = cells["achieved_ratio_min"] < 1 - cells["load_tolerance"]
+    # Busy time of the server's CPUs not explained by the server itself,
+    # interrupts or steal: other processes ran there.
+    q["other_busy_pct"] = (100 - cells["server_cpus_idle_pct"] - cells["server_cpus_steal_pct"]
+                           - cells["server_cpus_softirq_pct"] - cells["server_cpus_irq_pct"]
+                           - cells["server_machine_pct"]).clip(lower=0)
+    q["busy"] = q["other_busy_pct"] > OTHER_BUSY_PCT
+    q["flags"] = [", ".join(name for column, name in FLAGS.items() if getattr(c, column))
+                  for c in cells.itertuples()]
+    # With several hosts, cells are named with their host.
+    several = cells["host"].nunique() > 1
+    q["name"] = [f"{c.server} {c.vcpus} vCPU {c.clients} clients rep {c.repetition}"
+                 + (f" on {c.host}" if several else "") for c in cells.itertuples()]
+    return q
+
+
+@dataclass(frozen=True)
+class Quality:
+    """What the report says about the data as a whole."""
+    cells: pd.DataFrame  # the dataset's cells
+    per_cell: pd.DataFrame  # cell_quality
+    measured: list[int]  # vCPU levels
+    missing: list[int]  # of those the study asks about
+    # (server, vcpus, clients, repetition) -> hosts, for cells measured on several
+    repeated: dict[tuple, list[str]]
+    thresholds: dict[str, float]
+
+    def where(self, column: str) -> pd.DataFrame:
+        return self.per_cell[self.per_cell[column]]
+
+    @property
+    def worst_load(self) -> pd.Series:
+        return self.per_cell.loc[self.per_cell["achieved_ratio_min"].idxmin()]
+
+
+def quality(cells: pd.DataFrame, expected: list[int]) -> Quality:
+    measured, missing = vcpu_levels(cells, expected)
+    twice = cells.groupby(GROUP + ["repetition"])["host"].agg(lambda h: sorted(set(h)))
+    return Quality(cells, cell_quality(cells), measured, missing,
+                   twice[twice.map(len) > 1].to_dict(),
+                   {"agree_rel_pct": 100 * AGREE_REL, "agree_abs_s": AGREE_ABS_S,
+                    "other_busy_pct": OTHER_BUSY_PCT, "steal_pct": STEAL_FLAG_PCT,
+                    "aux_busy_pct": AUX_BUSY_FLAG_PCT})
+
+
+def cpu_count(cpus: str) -> int:
+    return len([c for c in str(cpus).split(",") if c.strip()])
+
+
+def utc(values: pd.Series) -> pd.Series:
+    return pd.to_datetime(values, utc=True, format="ISO8601")
+
+
+def hosts_frame(cells: pd.DataFrame) -> pd.DataFrame:
+    """One row per host: what was measured there and on what."""
+    rows = []
+    for host, g in cells.groupby("host", sort=True):
+        rows.append({
+            "host": host,
+            "vcpus": sorted(int(v) for v in g["vcpus"].unique()),
+            "cells": len(g),
+            "kernel": sorted(set(g["kernel"].dropna().astype(str))),
+            "cpu_model": sorted(set(g["cpu_model"].dropna().astype(str))),
+            "cpus": sorted(set(g["host_cpus"].map(cpu_count))),
+            "from": utc(g["started_utc"]).min(),
+            "to": utc(g["ended_utc"]).max(),
+        })
+    return pd.DataFrame(rows)

@@ -1,0 +1,95 @@
+"""The report's tables as data: headers and rows of plain text, with the
+rows to highlight. The page template draws them."""
+
+from dataclasses import dataclass
+from typing import Callable
+
+import pandas as pd
+
+from scripts.report.facts import H1Level
+from scripts.report.h1_text import ranking_row
+from scripts.report.quality import hosts_frame
+from scripts.report.words import CONFIDENCE_TEXT, commas, fmt
+from scripts.stats import COLUMNS
+
+
+@dataclass(frozen=True)
+class Table:
+    headers: list[tuple[str, bool]]  # (label, holds text rather than numbers)
+    rows: list[tuple[list[str], bool]]  # (cells, highlighted)
+
+
+Column = tuple[str, Callable[[pd.Series], object], bool]
+
+
+def table(df: pd.DataFrame, columns: list[Column], warn=None) -> Table:
+    return Table([(label, is_text) for label, _, is_text in columns],
+                 [([str(get(row)) for _, get, _ in columns], bool(warn and warn(row)))
+                  for _, row in df.iterrows()])
+
+
+def hosts_table(cells: pd.DataFrame) -> Table:
+    when = "%Y-%m-%d %H:%M:%S UTC"
+    return table(hosts_frame(cells), [
+        ("host", lambda r: r["host"], True),
+        ("vCPU levels measured", lambda r: commas(r["vcpus"]), False),
+        ("cells", lambda r: r["cells"], False),
+        ("kernel", lambda r: commas(r["kernel"]), True),
+        ("CPU model", lambda r: commas(r["cpu_model"]), True),
+        ("CPUs", lambda r: commas(r["cpus"]), False),
+        ("measured", lambda r: f"{r['from'].strftime(when)} to {r['to'].strftime(when)}", True),
+    ])
+
+
+def formatted(columns: dict[str, str], form=fmt) -> list[Column]:
+    """label -> column of numbers, each shown by form."""
+    return [(label, (lambda c: lambda r: form(r[c]))(c), False) for label, c in columns.items()]
+
+
+def summary_table(summary: pd.DataFrame) -> Table:
+    # With several hosts, each row names the hosts its repetitions ran on.
+    several = summary["hosts"].str.split(", ").explode().nunique() > 1
+    return table(summary, [
+        ("server", lambda r: r["server"], True), ("vCPUs", lambda r: r["vcpus"], False),
+        ("clients", lambda r: r["clients"], False), ("reps", lambda r: r["repetitions"], False),
+        *([("hosts", lambda r: r["hosts"], True)] if several else []),
+        *formatted({"CPU % (mean)": "cpu_pct_mean"}),
+        (f"{CONFIDENCE_TEXT} CI", lambda r: (f"{fmt(r['cpu_pct_ci_low'])} to "
+                                             f"{fmt(r['cpu_pct_ci_high'])}"
+                                             if r["repetitions"] > 1 else "one repetition"), False),
+        *formatted({"% of its CPUs": "machine_pct_mean", "CPU-s / MB": "cpu_s_per_mb_mean",
+                    "user %": "user_pct_mean", "system %": "system_pct_mean",
+                    "system share %": "system_share_pct_mean", "vol. cs/s": "nvcsw_per_s_mean",
+                    "invol. cs/s": "nivcsw_per_s_mean", "vol. cs/MB": "nvcsw_per_mb_mean",
+                    "top CV": "top_cpu_pct_cv", "softirq % (its CPUs)": "cpus_softirq_pct_mean",
+                    "system % (its CPUs)": "cpus_system_pct_mean"}),
+    ], warn=lambda r: r["flagged_cells"] > 0)
+
+
+def quality_table(per_cell: pd.DataFrame) -> Table:
+    return table(per_cell, [
+        ("host", lambda r: r["host"], True), ("server", lambda r: r["server"], True),
+        ("vCPUs", lambda r: r["vcpus"], False), ("clients", lambda r: r["clients"], False),
+        ("rep", lambda r: r["repetition"], False),
+        *formatted({"load ratio min": "achieved_ratio_min", "mean": "achieved_ratio_mean",
+                    "max": "achieved_ratio_max"}, "{:.3f}".format),
+        *formatted({"CPU % schedstat": "server_cpu_pct_schedstat", "top": "server_cpu_pct_top",
+                    "ticks": "server_cpu_pct_ticks", "top − sched %": "top_dev_pct",
+                    "ticks − sched %": "ticks_dev_pct"}),
+        ("agree", lambda r: "yes" if r["agree"] else "NO", True),
+        ("top frames at 0 %", lambda r: r["cpu_top_frames_zero"], False),
+        *formatted({"softirq %": "server_cpus_softirq_pct", "other busy %": "other_busy_pct",
+                    "steal %": "server_cpus_steal_pct", "aux busy %": "aux_cpus_busy_pct"}),
+        ("flags", lambda r: r["flags"] or "none", True),
+    ], warn=lambda r: r["flagged"] or not r["agree"] or r["busy"] or r["below_target"])
+
+
+def ranking_table(level: H1Level) -> Table:
+    return Table([("clients", False), ("servers by CPU-s per MB, least first", True),
+                  ("each step: Welch's t-test", True)],
+                 [(ranking_row(r), False) for r in level.ranking])
+
+
+def columns_table() -> Table:
+    return Table([("column", True), ("meaning", True)],
+                 [([c, meaning], False) for c, meaning in COLUMNS.items()])

@@ -1,0 +1,22 @@
+"""What the study asks and what it produces, defined once: the dataset's
+tables, the charts and the vCPU levels H2 asks about. The workflow reads
+this module while it parses, so it imports nothing heavy; the scripts and
+the tests import it too."""
+
+# The dataset's Parquet tables (results/dataset/NAME.parquet).
+TABLES = ("top_frames", "top_procs", "cells")
+
+# Every chart scripts.charts draws, with the title the report gives it;
+# workflow/report/NAME.rst is its caption in `snakemake --report`.
+CHARTS = {
+    "h1_cpu": "Server CPU vs clients",
+    "h1_user_system": "User and system time vs clients",
+    "h1_ctx_switches": "Context switches per second vs clients",
+    "h1_cv": "Spread of CPU over top's frames vs clients",
+    "h2_cost_vcpus": "CPU cost per MB vs vCPUs",
+    "h2_ratio": "CPU per MB of the reference server over each other server",
+}
+
+# The study's question, not the matrix measured: H2 asks about these vCPU
+# levels, and the report names those that were not measured.
+EXPECTED_VCPUS = (1, 2, 4)
