@@ -13,7 +13,10 @@ import pandas as pd
 
 from scripts.topparse import TopParseError, parse_top
 
-KEYS = ["server", "vcpus", "clients", "repetition", "host"]
+KEYS = ["server", "network", "vcpus", "clients", "repetition", "host"]
+# Cells measured before the network path was a dimension came over loopback.
+LOOPBACK = {"path": "loopback", "server_address": "127.0.0.1", "rps_device": None,
+            "rps_cpus": None, "fallback": None}
 # Above these, a cell is flagged: the hypervisor took time from the server's
 # CPUs, or the load generator's CPUs were saturated.
 STEAL_FLAG_PCT = 2.0
@@ -38,7 +41,7 @@ def cpu_list(cpus: list[int]) -> str:
 def cell_id(meta: dict) -> str:
     """Names one measurement: the same cell measured on two hosts, or twice
     on one, gets two ids, so merged results never overwrite each other."""
-    return (f"{meta['host']}/{meta['server']}/vcpus{meta['vcpus']}/"
+    return (f"{meta['host']}/{meta['server']}/{meta['network']}/vcpus{meta['vcpus']}/"
             f"clients{meta['clients']}/rep{meta['repetition']}@{meta['started_utc']}")
 
 
@@ -97,6 +100,8 @@ def top_tables(raw: Path, meta: dict, pids: dict[str, set[int]]):
 def parse_cell(raw: Path) -> dict[str, pd.DataFrame]:
     raw = Path(raw)
     meta = read_json(raw / "meta.json")
+    net = meta.get("network", LOOPBACK)
+    meta["network"] = net["path"]
     samples = read_json(raw / "samples.json")
     rusage = read_json(raw / "rusage.json")
     stats = read_json(raw / "loadgen.json")
@@ -168,7 +173,9 @@ def parse_cell(raw: Path) -> dict[str, pd.DataFrame]:
         "achieved_ratio_max": stats["achieved_ratio"]["max"],
         "loadgen_writes_per_s": stats["totals"]["writes_per_s"],
         "loadgen_stalls": stats["totals"]["stalls"],
-        "loadgen_cpu_pct": 100 * loadgen["schedstat_ns"].sum() / 1e9 * per_s,
+        # Unknown for a load generator on another host.
+        "loadgen_cpu_pct": (100 * loadgen["schedstat_ns"].sum() / 1e9 * per_s
+                            if start["loadgen"] else float("nan")),
         **{f"server_cpus_{f}_pct": on_server[f] for f in
            ("user", "system", "softirq", "irq", "steal", "idle")},
         "aux_cpus_busy_pct": 100 - on_aux["idle"] - on_aux["iowait"],
@@ -176,6 +183,13 @@ def parse_cell(raw: Path) -> dict[str, pd.DataFrame]:
         "gomaxprocs": meta.get("gomaxprocs"),
         "server_cpus": cpu_list(server_cpus),
         "shared_cpus": meta["shared_cpus"],
+        "server_address": net["server_address"],
+        # Empty where there was no steering, or no fallback.
+        "rps_device": net["rps_device"] or "",
+        "rps_cpus": net["rps_cpus"] or "",
+        "network_fallback": net["fallback"] or "",
+        "loadgen_host": net.get("loadgen_host", meta["host"]),
+        "loadgen_hostname": net.get("loadgen_hostname", meta["host"]),
         "flag_steal": on_server["steal"] > STEAL_FLAG_PCT,
         "flag_aux_busy": 100 - on_aux["idle"] - on_aux["iowait"] > AUX_BUSY_FLAG_PCT,
     }

@@ -16,7 +16,7 @@ from pathlib import Path
 import altair as alt
 import pandas as pd
 
-from scripts.stats import GROUP, reference_ratios, vcpu_levels
+from scripts.stats import GROUP, POINT, main_path, on_path, reference_ratios, vcpu_levels
 from scripts.study import CHARTS, EXPECTED_VCPUS
 # Offline: vega-embed's "open in editor" would load a remote page.
 EMBED_OPTIONS = {"actions": {"export": True, "source": False, "compiled": False,
@@ -35,9 +35,10 @@ def levels_note(summary: pd.DataFrame, expected: list[int]) -> str:
 def repetitions_note(summary: pd.DataFrame) -> str:
     low, high = summary["repetitions"].min(), summary["repetitions"].max()
     reps = f"{low}" if low == high else f"{low}-{high}"
+    path = f"network path {summary.attrs['network']}; " if "network" in summary.attrs else ""
     if high < 2:
-        return f"{reps} repetition per cell: no confidence interval"
-    return f"mean of {reps} repetitions per cell; band/bars: 95 % CI (Student t)"
+        return f"{path}{reps} repetition per cell: no confidence interval"
+    return f"{path}mean of {reps} repetitions per cell; band/bars: 95 % CI (Student t)"
 
 
 def title(text: str, *subtitle: str) -> alt.TitleParams:
@@ -60,11 +61,11 @@ def vcpus_column() -> alt.Column:
     return alt.Column("vcpus:O", title="vCPUs given to the server")
 
 
-def long_form(summary: pd.DataFrame, metrics: dict[str, str]) -> pd.DataFrame:
+def long_form(summary: pd.DataFrame, metrics: dict[str, str], keys=POINT) -> pd.DataFrame:
     """One row per group and metric: its name, mean and CI as value, low, high."""
     parts = []
     for metric, name in metrics.items():
-        part = summary[GROUP + ["repetitions"]].copy()
+        part = summary[keys + ["repetitions"]].copy()
         part["metric"] = name
         part["value"] = summary[f"{metric}_mean"]
         part["low"] = summary[f"{metric}_ci_low"]
@@ -118,7 +119,7 @@ def h1_ctx_switches(summary: pd.DataFrame) -> alt.FacetChart:
 
 
 def h1_cv(summary: pd.DataFrame) -> alt.FacetChart:
-    data = summary[GROUP + ["top_cpu_pct_cv", "top_cpu_pct_mean", "top_cpu_pct_std",
+    data = summary[POINT + ["top_cpu_pct_cv", "top_cpu_pct_mean", "top_cpu_pct_std",
                             "top_frames"]]
     return alt.Chart(data).mark_line(point=True).encode(
         x=clients_x(summary), color=server_color(summary),
@@ -151,7 +152,7 @@ def h2_cost_vcpus(summary: pd.DataFrame, expected: list[int]) -> alt.FacetChart:
                  alt.Tooltip("cpu_s_per_mb_ci_high:Q", title="95 % CI high", format=".4~f"),
                  alt.Tooltip("machine_pct_mean:Q", title="% of its CPUs", format=".3~f"),
                  "repetitions:Q"])
-    data = summary[GROUP + ["repetitions", "machine_pct_mean"] + [
+    data = summary[POINT + ["repetitions", "machine_pct_mean"] + [
         f"cpu_s_per_mb_{s}" for s in ("mean", "ci_low", "ci_high")]]
     return alt.layer(bars, points, data=data).properties(width=140, height=160).facet(
         facet=alt.Facet("clients:O", title="concurrent clients"), columns=4,
@@ -183,15 +184,39 @@ def h2_ratio(summary: pd.DataFrame, expected: list[int], reference: str) -> alt.
                       title=title(heading, *subtitle))
 
 
+def net_busy(summary: pd.DataFrame) -> alt.FacetChart:
+    """Busy time of the server's CPUs per network path: what each path
+    moved onto them."""
+    data = long_form(summary, {"cpus_busy_pct": "busy"}, keys=GROUP)
+    base = alt.Chart().encode(x=clients_x(summary), color=server_color(summary),
+                              strokeDash=alt.StrokeDash("network:N", title="network path"))
+    band = base.mark_area(opacity=0.1).encode(y=alt.Y("low:Q", title="% of their time"),
+                                              y2="high:Q", detail="network:N")
+    line = base.mark_line(point=True).encode(
+        y="value:Q", tooltip=["server:N", "network:N", "vcpus:O", "clients:Q",
+                              alt.Tooltip("value:Q", title="busy %", format=".3~f"),
+                              alt.Tooltip("low:Q", title="95 % CI low", format=".3~f"),
+                              alt.Tooltip("high:Q", title="95 % CI high", format=".3~f"),
+                              "repetitions:Q"])
+    return alt.layer(band, line, data=data).properties(**PANEL).facet(
+        column=vcpus_column(),
+        title=title("Network path: busy time of the server's CPUs vs concurrent clients",
+                    "100 − idle − steal of the server's CPUs (the server, softirq, "
+                    "interrupts); one line per server and path", repetitions_note(summary)))
+
+
 def build_charts(summary: pd.DataFrame, expected: list[int],
                  reference: str) -> dict[str, alt.TopLevelMixin]:
+    """H1 and H2 on the main network path; the path chart over all."""
+    point = on_path(summary, main_path(summary))
     return {
-        "h1_cpu": h1_cpu(summary),
-        "h1_user_system": h1_user_system(summary),
-        "h1_ctx_switches": h1_ctx_switches(summary),
-        "h1_cv": h1_cv(summary),
-        "h2_cost_vcpus": h2_cost_vcpus(summary, expected),
-        "h2_ratio": h2_ratio(summary, expected, reference),
+        "h1_cpu": h1_cpu(point),
+        "h1_user_system": h1_user_system(point),
+        "h1_ctx_switches": h1_ctx_switches(point),
+        "h1_cv": h1_cv(point),
+        "h2_cost_vcpus": h2_cost_vcpus(point, expected),
+        "h2_ratio": h2_ratio(point, expected, reference),
+        "net_busy": net_busy(summary),
     }
 
 

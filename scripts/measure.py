@@ -9,11 +9,16 @@ repetition. The life of a cell (see ../shared/METHOD.md):
    counters and per-CPU /proc/stat at the window's start and end;
 4. stop the load, stop the server, keep its rusage totals.
 
+The load reaches the server over the cell's network path (scripts.netpath:
+loopback, a namespace with receive steering, a veth pair, or another host
+over ssh), set up before the server starts and removed on every exit path.
+
 The raw files are written to OUT.partial and renamed to OUT only once the
 cell is complete and valid, so a failed cell leaves no output behind.
 """
 
 import argparse
+import contextlib
 import datetime
 import hashlib
 import json
@@ -29,8 +34,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from scripts import procfs
+from scripts import netpath, procfs
 from scripts.cpus import CpuPlan, CpuPlanError, plan_cpus
+from scripts.netpath import NetPath, NetPathError
+from scripts.remote import RemoteError, RemoteLoadgen
 
 # After the load stops, time for the server to read what is still in its
 # sockets before it is told to stop.
@@ -84,12 +91,14 @@ def pinned(cpus: tuple[int, ...]):
     return lambda: os.sched_setaffinity(0, cpus)
 
 
-def sample(server_pid: int, loadgen_pid: int) -> dict:
+def sample(server_pid: int, loadgen_pid: int | None) -> dict:
+    """The counters of the server's and loadgen's threads (none for a
+    loadgen on another host) and of every CPU."""
     return {
         "monotonic_s": time.monotonic(),
         "utc": now_utc(),
         "server": procfs.sample_tree(server_pid),
-        "loadgen": procfs.sample_tree(loadgen_pid),
+        "loadgen": procfs.sample_tree(loadgen_pid) if loadgen_pid else [],
         "cpu_stat": procfs.read_cpu_stat(),
     }
 
@@ -130,28 +139,62 @@ class Cell:
         self.work = Path(str(self.out) + ".partial")
         self.server: subprocess.Popen | None = None
         self.loadgen: subprocess.Popen | None = None
+        self.remote: RemoteLoadgen | None = None
+        self.path = self.network_path()
+
+    def network_path(self) -> NetPath:
+        a = self.args
+        if a.network == "remote":
+            if not (a.loadgen_host and a.server_address):
+                raise CellError("network=remote needs loadgen_host and server_address")
+            return NetPath("remote", "", self.plan.server, server_address=a.server_address)
+        return NetPath(a.network, f"{a.server}-v{a.vcpus}-c{a.clients}-r{a.repetition}",
+                       self.plan.server)
 
     def run(self) -> None:
+        netpath.sweep()
         shutil.rmtree(self.work, ignore_errors=True)
         self.work.mkdir(parents=True)
         try:
-            meta = self.measure()
+            with self.entered(self.path):
+                try:
+                    meta = self.measure()
+                except BaseException:
+                    self.kill()
+                    raise
             (self.work / "meta.json").write_text(json.dumps(meta, indent=1) + "\n")
             if self.out.exists():
                 shutil.rmtree(self.out)
             self.work.rename(self.out)
         except BaseException:
-            kill_group(self.loadgen)
-            kill_group(self.server)
             shutil.rmtree(self.work, ignore_errors=True)
             raise
 
+    @contextlib.contextmanager
+    def entered(self, path: NetPath):
+        """The path set up, or a message that names the config key."""
+        try:
+            path.__enter__()
+        except NetPathError as exc:
+            raise CellError(f"network={path.kind} cannot be set up here ({exc}); "
+                            "config key network=loopback measures over loopback") from None
+        try:
+            yield path
+        finally:
+            path.__exit__()
+
+    def kill(self) -> None:
+        kill_group(self.loadgen)
+        if self.remote:
+            self.remote.kill()
+        kill_group(self.server)
+
     def start_server(self) -> int:
         a, w = self.args, self.work
-        cmd = [a.rusage, "--out", str(w / "rusage.json"), "--",
-               *shlex.split(a.server_cmd), "--port", "0",
-               "--ready-file", str(w / "server.port"),
-               "--max-clients", str(a.clients + 16)]
+        cmd = self.path.server_cmd([
+            a.rusage, "--out", str(w / "rusage.json"), "--",
+            *shlex.split(a.server_cmd), "--host", self.path.server_address, "--port", "0",
+            "--ready-file", str(w / "server.port"), "--max-clients", str(a.clients + 16)])
         with open(w / "server.err", "wb") as err:
             self.server = subprocess.Popen(
                 cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
@@ -161,11 +204,16 @@ class Cell:
 
     def start_loadgen(self, port: int) -> None:
         a, w = self.args, self.work
-        cmd = [a.loadgen, "--port", str(port), "--connections", str(a.clients),
-               "--rate", a.rate, "--message", a.message,
-               "--write-interval", a.write_interval,
-               "--ready-file", str(w / "loadgen.ready"),
-               "--out", str(w / "loadgen.json")]
+        load = ["--host", self.path.server_address, "--port", str(port),
+                "--connections", str(a.clients), "--rate", a.rate, "--message", a.message,
+                "--write-interval", a.write_interval]
+        if self.path.kind == "remote":
+            self.remote = RemoteLoadgen(a.loadgen_host, [a.remote_loadgen, *load],
+                                        a.ssh_option, w / "loadgen.err")
+            self.remote.wait_ready(60)
+            return
+        cmd = self.path.loadgen_cmd([a.loadgen, *load, "--ready-file", str(w / "loadgen.ready"),
+                                     "--out", str(w / "loadgen.json")])
         with open(w / "loadgen.err", "wb") as err:
             self.loadgen = subprocess.Popen(
                 cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
@@ -201,12 +249,15 @@ class Cell:
         self.start_loadgen(port)
         time.sleep(a.warmup)
         server_pid = procfs.children(self.server.pid)[0]  # below rusage
-        start = sample(server_pid, self.loadgen.pid)
+        loadgen_pid = self.loadgen.pid if self.loadgen else None
+        start = sample(server_pid, loadgen_pid)
         self.run_top()
-        end = sample(server_pid, self.loadgen.pid)
+        end = sample(server_pid, loadgen_pid)
         (self.work / "samples.json").write_text(json.dumps({"start": start, "end": end}))
 
-        if stop(self.loadgen) != 0:
+        if self.remote:
+            self.remote.stop(self.work / "loadgen.json")
+        elif stop(self.loadgen) != 0:
             raise CellError(f"loadgen failed: {self.tail('loadgen.err')}")
         time.sleep(DRAIN_S)
         status = stop(self.server)
@@ -247,6 +298,13 @@ class Cell:
             "shared_cpus": self.plan.shared,
             "gomaxprocs": summary.get("gomaxprocs"),
             "port": port,
+            "network": {
+                **self.path.record(), "fallback": a.network_fallback,
+                # The load generator's host: this one, or the ssh destination.
+                "loadgen_host": a.loadgen_host if self.remote else socket.gethostname(),
+                "loadgen_hostname": (self.remote.hostname if self.remote
+                                     else socket.gethostname()),
+            },
             # Set when the cell ran as a Slurm job (the cluster profile).
             "slurm_job_id": os.environ.get("SLURM_JOB_ID"),
             "settings": {
@@ -291,8 +349,22 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--load-tolerance", type=float, default=0.02,
                    help="largest accepted shortfall of the load, as a fraction")
     p.add_argument("--allow-shared-cpus", action="store_true")
+    p.add_argument("--network", choices=netpath.PATHS, default="loopback",
+                   help="how the load reaches the server (scripts/netpath.py)")
+    p.add_argument("--network-fallback", metavar="WHY",
+                   help="why this loopback cell stands in for the default path "
+                        "(recorded with the cell)")
+    p.add_argument("--loadgen-host", help="ssh destination running loadgen (network=remote)")
+    p.add_argument("--server-address",
+                   help="address of this host the server listens on (network=remote)")
+    p.add_argument("--remote-loadgen", help="loadgen's path on the remote host "
+                                            "(default: the same as --loadgen)")
+    p.add_argument("--ssh-option", action="append", default=[], metavar="OPTION",
+                   help="an argument for ssh, e.g. -i KEY (repeat for more)")
     p.add_argument("--out", required=True, help="the cell's raw-data folder")
-    return p.parse_args(argv)
+    args = p.parse_args(argv)
+    args.remote_loadgen = args.remote_loadgen or os.path.abspath(args.loadgen)
+    return args
 
 
 def stop_on_signal(signum, frame):
@@ -306,7 +378,7 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, stop_on_signal)
     try:
         Cell(args).run()
-    except (CellError, CpuPlanError, OSError, ValueError) as exc:
+    except (CellError, CpuPlanError, NetPathError, RemoteError, OSError, ValueError) as exc:
         print(f"measure: cell {args.server} vcpus={args.vcpus} clients={args.clients} "
               f"repetition={args.repetition} failed: {exc}", file=sys.stderr)
         return 1

@@ -1,4 +1,4 @@
-"""Statistics per (server, vcpus, clients) from the dataset: the spread of
+"""Statistics per (server, network path, vcpus, clients) from the dataset: the spread of
 the server's CPU over top's frames, and per-repetition figures (CPU, CPU
 per MB, user and system time, context switches, what landed on the
 server's CPUs) with their mean and 95 % confidence interval across
@@ -39,7 +39,12 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import scipy.stats
 
-GROUP = ["server", "vcpus", "clients"]
+from scripts.netpath import PATHS
+
+# A group of repetitions: one server at one point of the matrix, over one
+# network path; POINT is the same on a path already chosen.
+GROUP = ["server", "network", "vcpus", "clients"]
+POINT = ["server", "vcpus", "clients"]
 CONFIDENCE = 0.95
 BOOTSTRAP_RESAMPLES = 9999
 BOOTSTRAP_SEED = 2022
@@ -60,6 +65,10 @@ METRICS = {
     "nivcsw_per_mb": "involuntary context switches per MB received",
     "cpus_softirq_pct": "softirq time on the server's CPUs, % of their time",
     "cpus_system_pct": "system time on the server's CPUs (any process), % of their time",
+    "cpus_busy_pct": "busy time of the server's CPUs (100 - idle - steal: the server, "
+                     "interrupts, softirq and anything else), % of their time",
+    "cpus_busy_s_per_mb": "busy CPU-s of the server's CPUs per MB received: "
+                          "cpus_busy_pct / 100 * vcpus / mb_per_s",
 }
 STAT_DOC = {
     "mean": "mean over repetitions",
@@ -69,6 +78,7 @@ STAT_DOC = {
 }
 COLUMNS = {
     "server": "server name",
+    "network": "how the load reached the server (loopback, netns, veth, remote)",
     "vcpus": "CPUs the server was pinned to",
     "clients": "concurrent clients",
     "repetitions": "cells (repetitions) in the group; the same repetition measured "
@@ -167,14 +177,16 @@ def require(df: pd.DataFrame, table: str, columns: list[str]) -> None:
 
 def per_repetition(cells: pd.DataFrame) -> pd.DataFrame:
     """One row per cell with the metrics of METRICS."""
-    require(cells, "cells", GROUP + [
+    require(cells, "cells.parquet", GROUP + [
         "repetition", "host", "top_window_s", "server_cpu_pct_schedstat",
         "server_machine_pct", "server_cpu_s_schedstat", "server_user_s",
         "server_system_s", "server_nvcsw_per_s", "server_nivcsw_per_s",
         "target_bytes_per_s", "achieved_ratio_mean", "achieved_ratio_min",
-        "server_cpus_softirq_pct", "server_cpus_system_pct", "flagged"])
+        "server_cpus_softirq_pct", "server_cpus_system_pct", "server_cpus_idle_pct",
+        "server_cpus_steal_pct", "flagged"])
     mb_per_s = cells["target_bytes_per_s"] * cells["clients"] * cells["achieved_ratio_mean"] / 1e6
     busy_s = cells["server_user_s"] + cells["server_system_s"]
+    cpus_busy_pct = 100 - cells["server_cpus_idle_pct"] - cells["server_cpus_steal_pct"]
     return cells[GROUP + ["repetition", "host", "flagged", "achieved_ratio_min"]].assign(
         mb_per_s=mb_per_s,
         cpu_pct=cells["server_cpu_pct_schedstat"],
@@ -190,6 +202,8 @@ def per_repetition(cells: pd.DataFrame) -> pd.DataFrame:
         nivcsw_per_mb=cells["server_nivcsw_per_s"] / mb_per_s,
         cpus_softirq_pct=cells["server_cpus_softirq_pct"],
         cpus_system_pct=cells["server_cpus_system_pct"],
+        cpus_busy_pct=cpus_busy_pct,
+        cpus_busy_s_per_mb=cpus_busy_pct / 100 * cells["vcpus"] / mb_per_s,
     )
 
 
@@ -233,8 +247,9 @@ def summarize(cells: pd.DataFrame, frames: pd.DataFrame) -> pd.DataFrame:
 def reference_ratios(summary: pd.DataFrame, reference: str,
                      metric: str = "cpu_s_per_mb_mean") -> pd.DataFrame:
     """metric of the reference server / metric of each other server, per
-    (vcpus, clients) measured for both: columns other, vcpus, clients,
-    ratio; empty when the reference or every other server is absent."""
+    (vcpus, clients) measured for both, on one network path (POINT):
+    columns other, vcpus, clients, ratio; empty when the reference or every
+    other server is absent."""
     wide = summary.pivot_table(index=["vcpus", "clients"], columns="server", values=metric)
     others = [s for s in wide.columns if s != reference]
     if reference not in wide or not others:
@@ -243,6 +258,20 @@ def reference_ratios(summary: pd.DataFrame, reference: str,
     long = ratios.reset_index().melt(id_vars=["vcpus", "clients"], var_name="other",
                                      value_name="ratio").dropna()
     return long[["other", "vcpus", "clients", "ratio"]].reset_index(drop=True)
+
+
+def main_path(frame: pd.DataFrame) -> str:
+    """The network path H1 and H2 are answered on: of those measured, the
+    one closest to a real network card (netpath.PATHS is in that order)."""
+    return max(frame["network"].unique(), key=PATHS.index)
+
+
+def on_path(frame: pd.DataFrame, network: str) -> pd.DataFrame:
+    """The rows of one network path, without the network column (the path
+    is kept in the frame's attrs, for titles)."""
+    rows = frame[frame["network"] == network].drop(columns="network").reset_index(drop=True)
+    rows.attrs["network"] = network
+    return rows
 
 
 def vcpu_levels(summary: pd.DataFrame, expected) -> tuple[list[int], list[int]]:
@@ -273,7 +302,7 @@ def write_summary(summary: pd.DataFrame, out: Path) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m scripts.stats",
-        description="Statistics per (server, vcpus, clients) from the dataset "
+        description="Statistics per (server, network, vcpus, clients) from the dataset "
                     "(sample std, ddof=1; 95 %% Student t intervals across repetitions).")
     parser.add_argument("dataset", type=Path,
                         help="folder with cells.parquet and top_frames.parquet")

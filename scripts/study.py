@@ -15,6 +15,7 @@ CHARTS = {
     "h1_cv": "Spread of CPU over top's frames vs clients",
     "h2_cost_vcpus": "CPU cost per MB vs vCPUs",
     "h2_ratio": "CPU per MB of the reference server over each other server",
+    "net_busy": "Busy time of the server's CPUs per network path",
 }
 
 # The study's question, not the matrix measured: H2 asks about these vCPU

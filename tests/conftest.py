@@ -1,8 +1,10 @@
 """Fixtures shared by the tests: the built programs, and servers started
 for real on loopback and always torn down, whatever a test does."""
 
+import html
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -140,3 +142,10 @@ def measured(tmp_path_factory) -> Path:
     work = copy_repo(tmp_path_factory.mktemp("repo"))
     snakemake(work)
     return work
+
+
+def text_of(page: str) -> str:
+    """A report's visible text, tags and scripts removed, spaces collapsed."""
+    page = re.sub(r"<script.*?</script>", " ", page, flags=re.S)
+    page = re.sub(r"<style.*?</style>", " ", page, flags=re.S)
+    return html.unescape(re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", page)))

@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from conftest import TINY, copy_repo, snakemake
+from conftest import TINY, copy_repo, snakemake, text_of
 from scripts.report.quality import AGREE_ABS_S, AGREE_REL
 from scripts.study import CHARTS
 
@@ -19,10 +19,12 @@ def test_tiny_matrix_yields_the_dataset(measured):
     cells = pd.read_parquet(ds / "cells.parquet")
     frames = pd.read_parquet(ds / "top_frames.parquet")
     procs = pd.read_parquet(ds / "top_procs.parquet")
-    keys = ["server", "vcpus", "clients", "repetition"]
+    keys = ["server", "network", "vcpus", "clients", "repetition"]
+    # The default network path: a namespace per cell, steered to the server's CPU.
     assert sorted(map(tuple, cells[keys].values.tolist())) == [
-        ("goroutines", 1, 1, 1), ("goroutines", 1, 8, 1),
-        ("papayachat", 1, 1, 1), ("papayachat", 1, 8, 1)]
+        ("goroutines", "netns", 1, 1, 1), ("goroutines", "netns", 1, 8, 1),
+        ("papayachat", "netns", 1, 1, 1), ("papayachat", "netns", 1, 8, 1)]
+    assert (cells["rps_cpus"] == "00000002").all() and (cells["network_fallback"] == "").all()
     assert len(frames) == 4 * 3  # the first top frame of each cell dropped
     assert set(frames["frame"]) == {1, 2, 3}
     assert (cells["host"] != "").all()
@@ -40,7 +42,7 @@ def test_nothing_else_ran_during_a_measurement(measured):
     """With --cores 2, measurements still ran one at a time, and no parse
     job ran inside a measurement's window."""
     windows = []
-    for meta in (measured / "results" / "raw").glob("*/*/*/*/meta.json"):
+    for meta in (measured / "results" / "raw").glob("*/*/*/*/*/meta.json"):
         m = json.loads(meta.read_text())
         windows.append((datetime.fromisoformat(m["started_utc"]).timestamp(),
                         datetime.fromisoformat(m["ended_utc"]).timestamp()))
@@ -133,7 +135,7 @@ def test_keep_going_measures_the_other_cells(tmp_path):
     assert res.returncode != 0
     assert "cell faulty vcpus=1 clients=1 repetition=1 failed" in res.stdout + res.stderr
     raw = work / "results" / "raw"
-    assert (raw / "goroutines/vcpus1/clients1/rep1/meta.json").exists()
+    assert (raw / "goroutines/netns/vcpus1/clients1/rep1/meta.json").exists()
     assert not (raw / "faulty").exists() or not any((raw / "faulty").rglob("*"))
 
 
@@ -152,3 +154,24 @@ def test_snakemake_report_works(measured, tmp_path):
     page = out.read_text()
     assert "h1_cpu.svg" in page, res.stdout[-2000:]
     assert "summary.csv" in page
+
+
+def test_two_network_paths_make_one_dataset_and_a_comparison(measured, tmp_path):
+    """Adding loopback beside the default netns measures only the loopback
+    cells; the report says what the path moved and whether H1 changes."""
+    work = copy_repo(tmp_path)
+    shutil.copytree(measured / "results", work / "results", symlinks=True)
+    shutil.copytree(measured / ".snakemake", work / ".snakemake", symlinks=True)
+    both = "network=[loopback,netns]"
+    assert planned(work, both) == ["goroutines 1 1 1", "goroutines 1 8 1",
+                                   "papayachat 1 1 1", "papayachat 1 8 1"]
+    snakemake(work, config=[*TINY, both])
+    cells = pd.read_parquet(work / "results/dataset/cells.parquet")
+    assert sorted(cells["network"].value_counts().items()) == [("loopback", 4), ("netns", 4)]
+    report = text_of((work / "results/report.html").read_text())
+    assert "H1 and H2 are answered on the netns path; under netns the server's CPUs were " \
+           "busier than over loopback by" in report
+    assert re.search(r"H1 answer \(the reference against each other server, Welch's t-test "
+                     r"at the 5 % level\) is the same under loopback and netns at \d of 2 points",
+                     report)
+    assert "Busy time moved onto the server" in report

@@ -4,7 +4,6 @@ verdicts following the data, any number of servers, every chart rendered
 by a real headless Chromium with the network off, and the Snakemake rules
 rebuilding the report from a dataset without measuring anything."""
 
-import html
 import math
 import re
 import shutil
@@ -16,7 +15,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
-from conftest import REPO
+from conftest import REPO, text_of
 from scripts import charts, stats
 from scripts.report.__main__ import main as report_main
 from scripts.study import CHARTS
@@ -45,14 +44,16 @@ DEFAULT_HOST = ("6.1.0-test", "Test CPU", "0,1,2")
 
 
 def cell_row(server: str, vcpus: int, clients: int, rep: int, pct: float,
-             host: str = "testhost") -> dict:
+             host: str = "testhost", network: str = "loopback", moved: float = 0.0) -> dict:
+    """One cell; moved: points of busy time (softirq) the path put on the
+    server's CPUs beyond what loopback does."""
     cpu_s = pct / 100 * WINDOW_S
     kernel, cpu_model, host_cpus = HOSTS.get(host, DEFAULT_HOST)
     started = f"2030-01-01T00:00:{rep:02d}+00:00"
     return {
-        "server": server, "vcpus": vcpus, "clients": clients, "repetition": rep,
-        "host": host,
-        "cell_id": f"{host}/{server}/vcpus{vcpus}/clients{clients}/rep{rep}@{started}",
+        "server": server, "network": network, "vcpus": vcpus, "clients": clients,
+        "repetition": rep, "host": host,
+        "cell_id": f"{host}/{server}/{network}/vcpus{vcpus}/clients{clients}/rep{rep}@{started}",
         "started_utc": started, "ended_utc": f"2030-01-01T00:01:{rep:02d}+00:00",
         "kernel": kernel, "cpu_model": cpu_model, "host_cpus": host_cpus,
         "aux_cpus": "0", "cc_version": "cc (Test) 12.2.0", "go_version": "go version go1.27.3",
@@ -73,30 +74,40 @@ def cell_row(server: str, vcpus: int, clients: int, rep: int, pct: float,
         "achieved_ratio_mean": 1.0, "achieved_ratio_max": 1.0,
         "loadgen_writes_per_s": 900.0 * clients, "loadgen_cpu_pct": 3.0 * clients,
         "server_cpus_user_pct": 1.0, "server_cpus_system_pct": 4.0 * clients,
-        "server_cpus_softirq_pct": 0.5 * clients, "server_cpus_irq_pct": 0.0,
-        "server_cpus_steal_pct": 0.0, "server_cpus_idle_pct": 100.0 - pct / vcpus - 2.0,
+        "server_cpus_softirq_pct": 0.5 * clients + moved, "server_cpus_irq_pct": 0.0,
+        "server_cpus_steal_pct": 0.0,
+        "server_cpus_idle_pct": 100.0 - pct / vcpus - 2.0 - moved,
         "aux_cpus_busy_pct": 20.0, "aux_cpus_steal_pct": 0.0,
         "gomaxprocs": vcpus if server == "goroutines" else None,
         "server_cpus": ",".join(str(c) for c in range(1, vcpus + 1)),
         "shared_cpus": False, "flag_steal": False, "flag_aux_busy": False, "flagged": False,
+        "server_address": "127.0.0.1", "rps_device": "" if network == "loopback" else "lo",
+        "rps_cpus": "" if network == "loopback" else "00000002", "network_fallback": "",
+        "loadgen_host": host, "loadgen_hostname": host,
     }
 
 
-def write_dataset(folder: Path, cpu: dict, hosts: dict | None = None) -> Path:
+def write_dataset(folder: Path, cpu: dict, hosts: dict | None = None,
+                  paths: dict | None = None) -> Path:
     """cells.parquet and top_frames.parquet (three frames per cell: the
     cell's %CPU -1, +0 and +1) for the given %CPU per repetition. hosts:
     vCPU level -> the hosts that measured its cells (each host every cell,
-    as results merged from several hosts would hold them); default testhost."""
+    as results merged from several hosts would hold them); default testhost.
+    paths: network path -> the busy points it moves onto the server's CPUs
+    (a function of the server and rep, or a number); default loopback only."""
     cells, frames = [], []
     for (server, vcpus, clients), pcts in cpu.items():
         for host in (hosts or {}).get(vcpus, ["testhost"]):
-            for rep, pct in enumerate(pcts, start=1):
-                row = cell_row(server, vcpus, clients, rep, pct, host)
-                cells.append(row)
-                frames += [{"server": server, "vcpus": vcpus, "clients": clients,
-                            "repetition": rep, "host": host, "cell_id": row["cell_id"],
-                            "frame": i + 1, "server_cpu_pct": pct + d}
-                           for i, d in enumerate((-1.0, 0.0, 1.0))]
+            for network, moved in (paths or {"loopback": 0.0}).items():
+                for rep, pct in enumerate(pcts, start=1):
+                    extra = moved(server, rep) if callable(moved) else moved
+                    row = cell_row(server, vcpus, clients, rep, pct, host, network, extra)
+                    cells.append(row)
+                    frames += [{"server": server, "network": network, "vcpus": vcpus,
+                                "clients": clients, "repetition": rep, "host": host,
+                                "cell_id": row["cell_id"], "frame": i + 1,
+                                "server_cpu_pct": pct + d}
+                               for i, d in enumerate((-1.0, 0.0, 1.0))]
     folder.mkdir(parents=True, exist_ok=True)
     pd.DataFrame(cells).astype({"gomaxprocs": "Int64"}).to_parquet(folder / "cells.parquet")
     pd.DataFrame(frames).to_parquet(folder / "top_frames.parquet")
@@ -105,9 +116,9 @@ def write_dataset(folder: Path, cpu: dict, hosts: dict | None = None) -> Path:
 
 
 def build_report(work: Path, cpu: dict, *options: str, hosts: dict | None = None,
-                 reference: str = "papayachat") -> str:
+                 reference: str = "papayachat", paths: dict | None = None) -> str:
     """The three CLIs, as the rules run them; returns the report's HTML."""
-    dataset = write_dataset(work / "dataset", cpu, hosts)
+    dataset = write_dataset(work / "dataset", cpu, hosts, paths)
     assert stats.main([str(dataset), str(work / "stats")]) == 0
     assert charts.main([str(work / "stats/summary.parquet"), str(work / "charts"),
                         "--reference", reference]) == 0
@@ -117,17 +128,11 @@ def build_report(work: Path, cpu: dict, *options: str, hosts: dict | None = None
     return (work / "report.html").read_text()
 
 
-def text_of(page: str) -> str:
-    """The report's visible text, tags and scripts removed, spaces collapsed."""
-    page = re.sub(r"<script.*?</script>", " ", page, flags=re.S)
-    page = re.sub(r"<style.*?</style>", " ", page, flags=re.S)
-    return html.unescape(re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", page)))
-
-
 @pytest.fixture(scope="module")
 def summary(tmp_path_factory) -> pd.DataFrame:
     dataset = write_dataset(tmp_path_factory.mktemp("ds") / "dataset", CPU)
-    return stats.summarize(*stats.load_dataset(dataset)).set_index(stats.GROUP)
+    return stats.on_path(stats.summarize(*stats.load_dataset(dataset)),
+                         "loopback").set_index(stats.POINT)
 
 
 @pytest.mark.parametrize("df, expected", [(1, 12.706), (2, 4.303), (5, 2.571),
@@ -260,6 +265,27 @@ def test_text_is_escaped_by_the_template(tmp_path):
     assert "<b>C</b>" not in page
 
 
+def test_two_network_paths_say_what_moved_and_whether_h1_changes(tmp_path):
+    """netns puts 10 + rep points of busy time on papayachat's CPUs and
+    2 + rep on goroutines' beyond loopback (12 and 4 on average)."""
+    moved = {"loopback": 0.0, "netns": lambda server, rep: (10 if server == "papayachat" else 2)
+             + rep}
+    page = build_report(tmp_path, CPU, paths=moved)
+    text = text_of(page)
+    assert ("H1 and H2 are answered on the netns path; under netns the server's CPUs were "
+            "busier than over loopback by 12.0 points for papayachat (a real difference at 4 of "
+            "4 points tested) and 4.00 points for goroutines") in text
+    # At 1 client on 1 vCPU, busy per MB: papayachat 6, 7, 8 against goroutines 5, 5, 5
+    # over loopback (Welch p = 0.074, the same); 17, 19, 21 against 8, 9, 10 under netns.
+    assert "it changes at 1 client, 1 vCPU, against goroutines (same → higher)" in text
+    table = text_of(page.split("Busy time moved onto the server", 1)[1].split("</table>", 1)[0])
+    assert "papayachat 1 4 14.0 26.0 +12.0" in table
+    # H1 is answered on netns alone: its 3 repetitions, not pooled with loopback's.
+    assert "Over the netns network path" in text
+    assert ("At 4 clients on 1 vCPU, papayachat used 12.0 % of one core (95 % CI 7.03 to "
+            "17.0 %; 3 repetitions)") in text
+
+
 def test_one_repetition_can_change_the_verdict(tmp_path):
     """papayachat 10, 12, 14 against goroutines 5, 6, 7 (% CPU, 4 clients,
     1 vCPU) differ for real (Welch p = 0.020); with 30 for 14 they do not
@@ -304,7 +330,7 @@ def test_report_says_h2_needs_more_levels(tmp_path):
     one_level = {k: v for k, v in CPU.items() if k[1] == 1}
     text = text_of(build_report(tmp_path, one_level))
     assert "Only 1 vCPU was measured (2, 4 of 1, 2, 4 not measured): H2 cannot be answered" in text
-    assert "Network caveat" in text and "sending CPU" in text
+    assert "H1 and H2 are answered on the loopback path" in text and "sending CPU" in text
 
 
 def test_report_with_one_repetition_says_so(tmp_path):
@@ -382,7 +408,7 @@ def test_report_shows_every_host_of_a_merged_dataset(tmp_path):
     # Every cell's host, first column of the per-cell table; no cell_id.
     rows = quality_rows(page)
     assert len(rows) == 24
-    assert {(r[0], r[2]) for r in rows} == {("vm-a", "1"), ("vm-b", "2")}
+    assert {(r[0], r[3]) for r in rows} == {("vm-a", "1"), ("vm-b", "2")}
     assert "cell_id" not in page and "@2030" not in page
 
 
@@ -393,7 +419,8 @@ def test_same_cell_on_two_hosts_counts_as_two_repetitions(tmp_path):
     dataset = write_dataset(tmp_path / "dataset", one, hosts={1: ["vm-a", "vm-c"]})
     cells, frames = stats.load_dataset(dataset)
     assert len(cells) == 12
-    row = stats.summarize(cells, frames).set_index(stats.GROUP).loc[("papayachat", 1, 4)]
+    row = stats.summarize(cells, frames).set_index(stats.GROUP).loc[
+        ("papayachat", "loopback", 1, 4)]
     assert row["repetitions"] == 6
     assert row["hosts"] == "vm-a, vm-c"
     assert row["cpu_pct_mean"] == pytest.approx(12.0)
@@ -445,8 +472,10 @@ def test_every_chart_renders_offline_in_chromium(tmp_path, levels):
         assert "<svg" in rendered and 'class="mark-' in rendered, f"{name} not drawn"
 
 
-def test_every_chart_is_drawn_and_has_a_caption(summary):
-    drawn = charts.build_charts(summary.reset_index(), [1, 2, 4], "papayachat")
+def test_every_chart_is_drawn_and_has_a_caption(tmp_path):
+    dataset = write_dataset(tmp_path / "dataset", CPU)
+    drawn = charts.build_charts(stats.summarize(*stats.load_dataset(dataset)), [1, 2, 4],
+                                "papayachat")
     assert list(drawn) == list(CHARTS)
     for name in CHARTS:
         assert (REPO / f"workflow/report/{name}.rst").read_text().strip()

@@ -75,8 +75,9 @@ def hosts_words(q: Quality) -> str:
     else:
         dup = (f"{plural(len(q.repeated), 'measurement')} (server, vCPUs, clients, repetition) "
                "were made on more than one host: "
-               + "; ".join(f"{s} {v} vCPU {c} clients rep {r} on {', '.join(h)}"
-                           for (s, v, c, r), h in q.repeated.items())
+               + "; ".join(f"{s} {v} vCPU {c} clients rep {r}"
+                           + (f" over {n}" if q.cells["network"].nunique() > 1 else "")
+                           + f" on {', '.join(h)}" for (s, n, v, c, r), h in q.repeated.items())
                + ". Each is kept and counts as a separate repetition of its group.")
     return f"Cells from {plural(len(hosts), 'host')} ({per_host}). {dup}"
 
@@ -100,12 +101,7 @@ def quality_short(q: Quality) -> str:
             f"more than {fmt(q.thresholds['other_busy_pct'])} % of the server's CPUs in "
             f"{len(busy)} of {n} cells" + (" (the host was not quiet: contention may have "
                                            "changed those figures)" if len(busy) else "")
-            + ". " + network_short())
-
-
-def network_short() -> str:
-    return ("Over loopback the server's CPU understates what a network card would cost it "
-            "(see the network caveat).")
+            + ".")
 
 
 def quality_long(q: Quality, expected: list[int]) -> list[str]:
@@ -143,17 +139,6 @@ def quality_long(q: Quality, expected: list[int]) -> list[str]:
         f"Threads that exited within the window (their context switches are lost from the "
         f"window's counts): {len(pc[pc['server_threads_exited'] > 0])} cells.",
     ]
-
-
-def network_caveat(q: Quality) -> str:
-    pc = q.per_cell
-    return ("The load came over loopback: most of the receive path runs in softirq on the "
-            "sending CPU (the load generator's), so the server's own CPU time understates "
-            "what a real network card would cost it. What did land on the server's CPUs as "
-            f"softirq was {span(pc['server_cpus_softirq_pct'].min(), pc['server_cpus_softirq_pct'].max(), ' %')} "
-            f"of their time; the load generator used "
-            f"{span(pc['loadgen_cpu_pct'].min(), pc['loadgen_cpu_pct'].max(), ' %')} of one "
-            "core. A load generator on another host removes this bias.")
 
 
 def certainty_words(c: Certainty) -> str:

@@ -14,14 +14,14 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from scripts.stats import CONFIDENCE, GROUP, Comparison, compare, t_quantile, vcpu_levels
+from scripts.stats import CONFIDENCE, POINT, Comparison, compare, t_quantile, vcpu_levels
 
 
 @dataclass(frozen=True)
 class Study:
     """What every finding is computed from."""
-    summary: pd.DataFrame  # scripts.stats.summarize, indexed by GROUP
-    reps: pd.DataFrame  # scripts.stats.per_repetition: one row per cell
+    summary: pd.DataFrame  # scripts.stats.summarize on one network path, indexed by POINT
+    reps: pd.DataFrame  # scripts.stats.per_repetition on that path: one row per cell
     servers: list[str]  # the reference first, then the others
     expected: list[int]  # the vCPU levels H2 asks about
 
@@ -34,7 +34,7 @@ class Study:
 
     def compare(self, metric: str, a: tuple, b: tuple) -> Comparison:
         """Repetitions of group a against those of group b."""
-        values = self.reps.groupby(GROUP)[metric]
+        values = self.reps.groupby(POINT)[metric]
         return compare(values.get_group(a), values.get_group(b))
 
     def servers_at(self, *vcpus: int) -> list[str]:

@@ -116,8 +116,9 @@ def apart_words(ref: str, v: Versus, metric: str, levels: list[int]) -> str:
                 "spread on either side), the differences cannot be told from noise")
     higher, lower = v.where(metric, True, True), v.where(metric, False, True)
     same = [c for c, cmp in getattr(v, metric).items() if cmp.tested and not cmp.apart]
-    which = [f"{ref} {word} at {listing(at)} clients"
+    which = [f"{word} at {listing(at)} clients"
              for word, at in (("higher", higher), ("lower", lower)) if at]
+    which = [f"{ref} {which[0]}", *which[1:]] if which else []
     text = (f"{METRIC[metric]} of {ref} and {v.other} differ at {len(higher) + len(lower)} "
             f"of {len(levels)} client levels" + (f" ({'; '.join(which)})" if which else ""))
     if same:
@@ -183,4 +184,4 @@ def spread_words(level: H1Level) -> str:
         f"{fmt(g.last['top_cpu_pct_cv'])} for {g.server} ({g.last['top_frames']} frames)"
         for g in level.growth) + f" at {level.top} clients; softirq took " + listing(
         f"{fmt(g.last['cpus_softirq_pct_mean'])} % of {possessive(g.server)} CPUs"
-        for g in level.growth) + " (see the network caveat).")
+        for g in level.growth) + " (see the network path).")

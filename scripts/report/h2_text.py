@@ -60,7 +60,7 @@ def h2_sure(h: H2Facts) -> str:
 def h2_short(h: H2Facts, expected: list[int]) -> Answer:
     why = not_answered(h, expected)
     if why:
-        return Answer("H2: not answered.", why + " Extra cores cannot be judged from it.")
+        return Answer("H2: not answered.", why)
     changes = listing(f"{times(s.change[h.top].ratio)} for {s.server}" for s in h.scaling)
     parts = [f"at the same load, {'; '.join(grew_less(h))}"] if h.versus else []
     text = "; ".join(parts + [f"at {h.top} clients the CPU per MB changed {changes}"])

@@ -12,14 +12,17 @@ import pandas as pd
 import vl_convert
 
 from scripts.charts import EMBED_OPTIONS
+from scripts.netpath import PATHS
 from scripts.report import facts, tables
-from scripts.report.data_text import (certainty_words, environment, network_caveat,
-                                      quality_long, quality_short)
+from scripts.report.data_text import certainty_words, environment, quality_long, quality_short
 from scripts.report.h1_text import h1_long, h1_short
 from scripts.report.h2_text import h2_long, h2_short
+from scripts.report.network import network
+from scripts.report.network_text import moved_table, network_long, network_short
 from scripts.report.quality import CELL_COLUMNS, quality
 from scripts.report.words import CONFIDENCE_TEXT, LEVEL_TEXT, listing
-from scripts.stats import BOOTSTRAP_RESAMPLES, GROUP, DatasetError, load_dataset, per_repetition, require
+from scripts.stats import (BOOTSTRAP_RESAMPLES, POINT, DatasetError, load_dataset, main_path,
+                           on_path, per_repetition, require)
 from scripts.study import CHARTS
 
 TEMPLATES = Path(__file__).with_name("templates")
@@ -49,15 +52,19 @@ def order_servers(measured: list[str], reference: str | None) -> list[str]:
     return [reference] + [s for s in measured if s != reference]
 
 
-def study_of(cells: pd.DataFrame, summary: pd.DataFrame, inputs: Inputs) -> facts.Study:
-    servers = order_servers(sorted(summary["server"].unique()), inputs.reference)
-    return facts.Study(summary.set_index(GROUP), per_repetition(cells), servers,
-                       inputs.expected)
+def study_of(summary: pd.DataFrame, reps: pd.DataFrame, inputs: Inputs) -> facts.Study:
+    """H1 and H2 are answered on the main network path."""
+    path = main_path(summary)
+    point = on_path(summary, path)
+    servers = order_servers(sorted(point["server"].unique()), inputs.reference)
+    return facts.Study(point.set_index(POINT), on_path(reps, path), servers, inputs.expected)
 
 
 def context(cells: pd.DataFrame, summary: pd.DataFrame, inputs: Inputs) -> dict:
     """Everything the template shows."""
-    study = study_of(cells, summary, inputs)
+    reps = per_repetition(cells)
+    study = study_of(summary, reps, inputs)
+    net = network(cells, reps, study.reference)
     levels = [facts.h1_level(study, int(v)) for v in sorted(summary["vcpus"].unique())]
     h2 = facts.h2(study)
     q = quality(cells, inputs.expected)
@@ -71,12 +78,15 @@ def context(cells: pd.DataFrame, summary: pd.DataFrame, inputs: Inputs) -> dict:
         "certainty": certainty_words(facts.certainty(study)),
         "h2_short": h2_short(h2, inputs.expected), "h2_long": h2_long(h2, inputs.expected),
         "quality_short": quality_short(q), "quality_long": quality_long(q, inputs.expected),
-        "network_caveat": network_caveat(q), "environment": environment(q),
+        "network_short": network_short(net), "network_long": network_long(net),
+        "moved_table": moved_table(net) if net.moved else None, "main_path": net.main,
+        "path_order": ", then ".join(reversed(PATHS)),
+        "environment": environment(q),
         "hosts_table": tables.hosts_table(cells), "summary_table": tables.summary_table(summary),
         "quality_table": tables.quality_table(q.per_cell),
         "columns_table": tables.columns_table(),
         "charts": {prefix: [(name, title) for name, title in CHARTS.items()
-                            if name.startswith(prefix)] for prefix in ("h1_", "h2_")},
+                            if name.startswith(prefix)] for prefix in ("h1_", "h2_", "net_")},
     }
 
 

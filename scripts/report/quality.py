@@ -60,10 +60,11 @@ def cell_quality(cells: pd.DataFrame) -> pd.DataFrame:
     q["busy"] = q["other_busy_pct"] > OTHER_BUSY_PCT
     q["flags"] = [", ".join(name for column, name in FLAGS.items() if getattr(c, column))
                   for c in cells.itertuples()]
-    # With several hosts, cells are named with their host.
-    several = cells["host"].nunique() > 1
+    # With several hosts or paths, cells are named with them.
+    hosts, paths = cells["host"].nunique() > 1, cells["network"].nunique() > 1
     q["name"] = [f"{c.server} {c.vcpus} vCPU {c.clients} clients rep {c.repetition}"
-                 + (f" on {c.host}" if several else "") for c in cells.itertuples()]
+                 + (f" over {c.network}" if paths else "") + (f" on {c.host}" if hosts else "")
+                 for c in cells.itertuples()]
     return q
 
 

@@ -50,7 +50,8 @@ def summary_table(summary: pd.DataFrame) -> Table:
     # With several hosts, each row names the hosts its repetitions ran on.
     several = summary["hosts"].str.split(", ").explode().nunique() > 1
     return table(summary, [
-        ("server", lambda r: r["server"], True), ("vCPUs", lambda r: r["vcpus"], False),
+        ("server", lambda r: r["server"], True), ("network", lambda r: r["network"], True),
+        ("vCPUs", lambda r: r["vcpus"], False),
         ("clients", lambda r: r["clients"], False), ("reps", lambda r: r["repetitions"], False),
         *([("hosts", lambda r: r["hosts"], True)] if several else []),
         *formatted({"CPU % (mean)": "cpu_pct_mean"}),
@@ -69,6 +70,7 @@ def summary_table(summary: pd.DataFrame) -> Table:
 def quality_table(per_cell: pd.DataFrame) -> Table:
     return table(per_cell, [
         ("host", lambda r: r["host"], True), ("server", lambda r: r["server"], True),
+        ("network", lambda r: r["network"], True),
         ("vCPUs", lambda r: r["vcpus"], False), ("clients", lambda r: r["clients"], False),
         ("rep", lambda r: r["repetition"], False),
         *formatted({"load ratio min": "achieved_ratio_min", "mean": "achieved_ratio_mean",

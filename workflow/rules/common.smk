@@ -11,6 +11,7 @@ from snakemake.utils import validate
 
 sys.path.insert(0, workflow.basedir)
 from scripts.cpus import CpuPlanError, plan_cpus
+from scripts.netpath import PATHS, plan_paths
 from scripts.study import CHARTS, EXPECTED_VCPUS, TABLES
 
 
@@ -70,6 +71,19 @@ for v in VCPUS if LOCAL_RUN and not MERGE_FROM else []:
         plan_cpus(v, os.sched_getaffinity(0), config["allow_shared_cpus"])
     except CpuPlanError as exc:
         raise WorkflowError(f"config key vcpus: {exc}")
+# How the load reaches the server: a dimension of the matrix. The default
+# falls back to loopback where namespaces are not permitted, and says so.
+try:
+    NETWORKS, NETWORK_FALLBACK = plan_paths(
+        config["network"],
+        config["loadgen_host"],
+        config["server_address"],
+        LOCAL_RUN and not MERGE_FROM,
+    )
+except ValueError as exc:
+    raise WorkflowError(str(exc))
+if NETWORK_FALLBACK:
+    print(f"network: {NETWORK_FALLBACK}: measuring over loopback", file=sys.stderr)
 
 
 # Jobs use the Python and tools of the environment Snakemake runs in (the
@@ -83,7 +97,7 @@ envvars:
 os.environ["PATH"] = f"{os.path.dirname(sys.executable)}:{os.environ['PATH']}"
 
 BIN = "results/bin"
-CELL = "{server}/vcpus{vcpus}/clients{clients}/rep{repetition}"
+CELL = "{server}/{network}/vcpus{vcpus}/clients{clients}/rep{repetition}"
 RAW = f"results/raw/{CELL}"
 PARSED = f"results/parsed/{CELL}"
 DATASET = expand("results/dataset/{table}.parquet", table=TABLES)
@@ -93,6 +107,7 @@ def cells(pattern):
     return expand(
         pattern,
         server=SERVERS,
+        network=NETWORKS,
         vcpus=VCPUS,
         clients=CLIENTS,
         repetition=REPETITIONS,
@@ -125,6 +140,20 @@ REPORT_CODE = [
 REPORT_CODE += glob("scripts/report/templates/*")
 
 
+def network_options(wildcards):
+    """measure's options for the cell's network path, as a list of words."""
+    options = []
+    if NETWORK_FALLBACK and wildcards.network == "loopback":
+        options += ["--network-fallback", NETWORK_FALLBACK]
+    if wildcards.network == "remote":
+        options += ["--loadgen-host", config["loadgen_host"]]
+        options += ["--server-address", config["server_address"]]
+        if config["remote_loadgen"]:
+            options += ["--remote-loadgen", config["remote_loadgen"]]
+        options += [f"--ssh-option={o}" for o in config["ssh_options"]]
+    return options
+
+
 def slurm_partition(wildcards):
     return config["slurm_partitions"].get(wildcards.vcpus, f"vcpus{wildcards.vcpus}")
 
@@ -151,6 +180,7 @@ workflow.global_resources.setdefault("host", HOST)
 
 wildcard_constraints:
     server="[A-Za-z0-9_.-]+",
+    network="|".join(PATHS),
     vcpus=r"\d+",
     clients=r"\d+",
     repetition=r"\d+",

@@ -31,9 +31,11 @@ rule measure:
         top_delay=config["top_delay"],
         load_tolerance=config["load_tolerance"],
         shared="--allow-shared-cpus" if config["allow_shared_cpus"] else "",
+        network=network_options,
     message:
         "Measuring {wildcards.server}: {wildcards.vcpus} vCPUs, "
-        "{wildcards.clients} clients, repetition {wildcards.repetition}"
+        "{wildcards.clients} clients, repetition {wildcards.repetition}, "
+        "over {wildcards.network}"
     shell:
         "python -m scripts.measure"
         " --server {wildcards.server} --server-cmd {params.command:q}"
@@ -43,4 +45,5 @@ rule measure:
         " --message {params.message:q} --write-interval {params.write_interval:q}"
         " --warmup {params.warmup} --top-frames {params.top_frames}"
         " --top-delay {params.top_delay} --load-tolerance {params.load_tolerance}"
-        " {params.shared} --out {output} 2>&1 | tee {log}"
+        " {params.shared} --network {wildcards.network} {params.network:q}"
+        " --out {output} 2>&1 | tee {log}"
