@@ -3,7 +3,10 @@
 1. Per-cell overhead beyond the measurement window: the wall time of one
    cell's measure step minus warm-up and top's window, for 1, 8 and 64
    clients (target: at most 1 s median at up to 64 clients).
-2. Parsing and aggregating 100 cells: one real 64-client cell is measured,
+2. The network paths' own cost: setting up and removing a cell's
+   namespaces (netns, veth), timed alone, and the per-cell overhead of each
+   path against loopback (target: netns at most 0.2 s over loopback).
+3. Parsing and aggregating 100 cells: one real 64-client cell is measured,
    copied as 100 cells, then parsed and gathered (target: at most 10 s).
 
 Usage: python benchmarks/bench_pipeline.py [--bin build/bin] [--reps 3]
@@ -24,14 +27,16 @@ sys.path.insert(0, str(REPO))
 
 from scripts.aggregate import aggregate  # noqa: E402
 from scripts.cell import parse_cell, write_tables  # noqa: E402
+from scripts.netpath import NetPath, not_permitted  # noqa: E402
 
 
-def measure(bin_dir: Path, server: str, clients: int, frames: int, out: Path) -> float:
+def measure(bin_dir: Path, server: str, clients: int, frames: int, out: Path,
+            network: str = "loopback") -> float:
     cmd = [sys.executable, "-m", "scripts.measure", "--server", server,
            "--server-cmd", str(bin_dir / server), "--rusage", str(bin_dir / "rusage"),
            "--loadgen", str(bin_dir / "loadgen"), "--vcpus", "1",
            "--clients", str(clients), "--warmup", "0", "--top-frames", str(frames),
-           "--top-delay", "1", "--out", str(out)]
+           "--top-delay", "1", "--network", network, "--out", str(out)]
     started = time.monotonic()
     subprocess.run(cmd, cwd=REPO, check=True)
     return time.monotonic() - started
@@ -49,6 +54,35 @@ def overhead(bin_dir: Path, work: Path, reps: int) -> None:
                      for r in range(reps)]
             print(f"{server:>10} {clients:>7} {statistics.median(extra):8.2f} "
                   f"{max(extra):6.2f}")
+
+
+def network_paths(bin_dir: Path, work: Path, reps: int) -> None:
+    why = not_permitted()
+    if why:
+        print(f"\nnetwork paths: not measured, {why}")
+        return
+    print("\nnetwork path setup and teardown alone (NetPath enter and exit), 20 each")
+    for kind in ("loopback", "netns", "veth"):
+        times = []
+        for _ in range(20):
+            started = time.monotonic()
+            with NetPath(kind, "bench", (1,)):
+                pass
+            times.append(time.monotonic() - started)
+        print(f"{kind:>10}: median {1000 * statistics.median(times):6.1f} ms, "
+              f"max {1000 * max(times):6.1f} ms")
+    frames, clients = 2, 8
+    print(f"\nper-cell overhead beyond the window by network path (goroutines, {clients} "
+          f"clients, {frames} frames), {reps * 2} cells each, interleaved")
+    extra = {kind: [] for kind in ("loopback", "netns", "veth")}
+    for r in range(reps * 2):
+        for kind in extra:
+            extra[kind].append(measure(bin_dir, "goroutines", clients, frames,
+                                       work / f"n-{kind}-{r}", kind) - frames)
+    base = statistics.median(extra["loopback"])
+    for kind, values in extra.items():
+        print(f"{kind:>10}: median {statistics.median(values):5.2f} s, "
+              f"{statistics.median(values) - base:+5.2f} s against loopback")
 
 
 def parse_100(bin_dir: Path, work: Path) -> None:
@@ -90,6 +124,7 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         overhead(args.bin, Path(tmp), args.reps)
+        network_paths(args.bin, Path(tmp), args.reps)
         parse_100(args.bin, Path(tmp))
 
 

@@ -184,9 +184,9 @@ class Cell:
             path.__exit__()
 
     def kill(self) -> None:
+        """Closing ssh's connection stops a remote load too."""
         kill_group(self.loadgen)
-        if self.remote:
-            self.remote.kill()
+        kill_group(self.remote.proc if self.remote else None)
         kill_group(self.server)
 
     def start_server(self) -> int:

@@ -12,7 +12,6 @@ temporary folder it removes on exit.
 import os
 import selectors
 import shlex
-import signal
 import subprocess
 import time
 from pathlib import Path
@@ -89,18 +88,10 @@ class RemoteLoadgen:
         try:
             out, _ = self.proc.communicate(b"stop\n", timeout=timeout)
         except subprocess.TimeoutExpired:
-            self.kill()
+            # The cell kills ssh's process group as it unwinds.
             raise RemoteError(f"loadgen on {self.host} did not stop within {timeout:g} s")
         if self.proc.returncode == 255:
             raise self.failure("failed: the ssh connection failed or was lost")
         if self.proc.returncode != 0:
             raise self.failure(f"exited with status {self.proc.returncode}")
         stats.write_bytes(out)
-
-    def kill(self) -> None:
-        """Closing the connection stops the remote load; then ssh goes."""
-        try:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        self.proc.wait()
