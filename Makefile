@@ -35,8 +35,9 @@ bench: setup build
 	$(VENV)/bin/python benchmarks/bench_pipeline.py --bin $(BIN)
 
 # The pipeline builds its own copies of the programs, into results/bin.
+# ARGS go to Snakemake: make run ARGS="-n --config vcpus=2".
 run: setup
-	$(VENV)/bin/snakemake --cores 1
+	$(VENV)/bin/snakemake --cores 1 $(ARGS)
 
 clean:
 	rm -rf build

@@ -9,11 +9,10 @@ include: "workflow/rules/common.smk"
 
 
 # On a cluster these run on the submitting host: they are cheap, and
-# queueing each would cost more than running it.
+# queueing each would cost more than running it (as do merge or aggregate,
+# whichever dataset.smk defines).
 localrules:
     parse_cell,
-    aggregate,
-    merge,
     stats,
     charts,
     report,

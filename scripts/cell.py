@@ -21,6 +21,10 @@ LOOPBACK = {"path": "loopback", "server_address": "127.0.0.1", "rps_device": Non
 # CPUs, or the load generator's CPUs were saturated.
 STEAL_FLAG_PCT = 2.0
 AUX_BUSY_FLAG_PCT = 90.0
+# Every flag a cell can carry (its column), as the report names it; a cell
+# with any of them is `flagged`.
+FLAGS = {"shared_cpus": "shared CPUs", "flag_steal": "steal",
+         "flag_aux_busy": "load generator busy"}
 
 
 class CellDataError(ValueError):
@@ -193,7 +197,7 @@ def parse_cell(raw: Path) -> dict[str, pd.DataFrame]:
         "flag_steal": on_server["steal"] > STEAL_FLAG_PCT,
         "flag_aux_busy": 100 - on_aux["idle"] - on_aux["iowait"] > AUX_BUSY_FLAG_PCT,
     }
-    row["flagged"] = row["shared_cpus"] or row["flag_steal"] or row["flag_aux_busy"]
+    row["flagged"] = any(row[flag] for flag in FLAGS)
     keys = {**{k: meta[k] for k in KEYS}, "cell_id": row["cell_id"]}
     return {
         "top_frames": frames.assign(**keys)[[*keys, *frames.columns]],

@@ -39,6 +39,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import scipy.stats
 
+from scripts.cell import FLAGS
 from scripts.netpath import PATHS
 
 # A group of repetitions: one server at one point of the matrix, over one
@@ -183,11 +184,12 @@ def per_repetition(cells: pd.DataFrame) -> pd.DataFrame:
         "server_system_s", "server_nvcsw_per_s", "server_nivcsw_per_s",
         "target_bytes_per_s", "achieved_ratio_mean", "achieved_ratio_min",
         "server_cpus_softirq_pct", "server_cpus_system_pct", "server_cpus_idle_pct",
-        "server_cpus_steal_pct", "flagged"])
+        "server_cpus_steal_pct", "flagged", *FLAGS])
     mb_per_s = cells["target_bytes_per_s"] * cells["clients"] * cells["achieved_ratio_mean"] / 1e6
     busy_s = cells["server_user_s"] + cells["server_system_s"]
     cpus_busy_pct = 100 - cells["server_cpus_idle_pct"] - cells["server_cpus_steal_pct"]
-    return cells[GROUP + ["repetition", "host", "flagged", "achieved_ratio_min"]].assign(
+    return cells[GROUP + ["repetition", "host", "flagged", *FLAGS,
+                          "achieved_ratio_min"]].assign(
         mb_per_s=mb_per_s,
         cpu_pct=cells["server_cpu_pct_schedstat"],
         machine_pct=cells["server_machine_pct"],

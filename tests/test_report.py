@@ -118,7 +118,11 @@ def write_dataset(folder: Path, cpu: dict, hosts: dict | None = None,
 def build_report(work: Path, cpu: dict, *options: str, hosts: dict | None = None,
                  reference: str = "papayachat", paths: dict | None = None) -> str:
     """The three CLIs, as the rules run them; returns the report's HTML."""
-    dataset = write_dataset(work / "dataset", cpu, hosts, paths)
+    return report_from(work, write_dataset(work / "dataset", cpu, hosts, paths), *options,
+                       reference=reference)
+
+
+def report_from(work: Path, dataset: Path, *options: str, reference: str = "papayachat") -> str:
     assert stats.main([str(dataset), str(work / "stats")]) == 0
     assert charts.main([str(work / "stats/summary.parquet"), str(work / "charts"),
                         "--reference", reference]) == 0
@@ -272,9 +276,10 @@ def test_two_network_paths_say_what_moved_and_whether_h1_changes(tmp_path):
              + rep}
     page = build_report(tmp_path, CPU, paths=moved)
     text = text_of(page)
-    assert ("H1 and H2 are answered on the netns path; under netns the server's CPUs were "
-            "busier than over loopback by 12.0 points for papayachat (a real difference at 4 of "
-            "4 points tested) and 4.00 points for goroutines") in text
+    assert ("H1 and H2 are answered on the netns path; under netns the busy time of the "
+            "server's CPUs changed against loopback by +12.0 to +12.0 points for papayachat (a "
+            "real difference at 4 of 4 points tested) and +4.0 to +4.0 points for goroutines") \
+        in text
     # At 1 client on 1 vCPU, busy per MB: papayachat 6, 7, 8 against goroutines 5, 5, 5
     # over loopback (Welch p = 0.074, the same); 17, 19, 21 against 8, 9, 10 under netns.
     assert "it changes at 1 client, 1 vCPU, against goroutines (same → higher)" in text
@@ -284,6 +289,29 @@ def test_two_network_paths_say_what_moved_and_whether_h1_changes(tmp_path):
     assert "Over the netns network path" in text
     assert ("At 4 clients on 1 vCPU, papayachat used 12.0 % of one core (95 % CI 7.03 to "
             "17.0 %; 3 repetitions)") in text
+
+
+def test_findings_on_flagged_cells_say_so_or_leave_them_out(tmp_path):
+    """Every 2-vCPU cell shared its CPUs with the load generator."""
+    dataset = write_dataset(tmp_path / "dataset", CPU)
+    cells = pd.read_parquet(dataset / "cells.parquet")
+    shared = cells["vcpus"] == 2
+    cells["shared_cpus"], cells["flagged"] = shared, shared
+    cells.to_parquet(dataset / "cells.parquet")
+    text = text_of(report_from(tmp_path, dataset))
+    caution = ("This rests on 12 flagged cells of {} (shared CPUs: 12), whose figures may not "
+               "hold; config key exclude_flagged leaves them out.")
+    h2 = text.split("H2, 1 → 2 vCPUs", 1)[1].split("Network:", 1)[0]
+    assert caution.format(24) in h2
+    h1 = text.split("H1, 2 vCPUs", 1)[1].split("H2, 1 → 2", 1)[0]
+    assert f"Caution: {caution.format(12)}" in h1
+    assert "Caution" not in text.split("H1, 1 vCPU", 1)[1].split("H1, 2 vCPUs", 1)[0]
+
+    text = text_of(report_from(tmp_path / "out", dataset, "--exclude-flagged"))
+    assert ("12 flagged cells of the dataset are left out of every figure, finding and table "
+            "below (config key exclude_flagged)") in text
+    assert "H2: not answered. Only 1 vCPU was measured" in text
+    assert "This rests on" not in text
 
 
 def test_one_repetition_can_change_the_verdict(tmp_path):

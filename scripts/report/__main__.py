@@ -34,10 +34,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--describe", type=description, nargs="*", default=[],
                         metavar="NAME=DESCRIPTION",
                         help="a server's design in a few words, shown beside its name")
+    parser.add_argument("--exclude-flagged", action="store_true",
+                        help="leave flagged cells out of every figure, saying so")
     parser.add_argument("--out", type=Path, required=True, help="the HTML file to write")
     args = parser.parse_args(argv)
     inputs = Inputs(args.dataset, args.summary, args.charts, args.reference,
-                    dict(args.describe), list(EXPECTED_VCPUS))
+                    dict(args.describe), list(EXPECTED_VCPUS), args.exclude_flagged)
     try:
         page = render(inputs)
     except DatasetError as exc:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from scripts.cell import FLAGS
 from scripts.stats import CONFIDENCE, POINT, Comparison, compare, t_quantile, vcpu_levels
 
 
@@ -42,12 +43,30 @@ class Study:
         at = self.summary.reset_index().groupby("server")["vcpus"].agg(set)
         return [s for s in self.servers if s in at and set(vcpus) <= at[s]]
 
+    def flagged(self, *vcpus: int) -> "Flagged":
+        return flagged(self.reps[self.reps["vcpus"].isin(vcpus)])
+
     def shared_clients(self, vcpus: int, servers: list[str]) -> list[int]:
         """The client levels every one of servers was measured at."""
         at = self.summary.reset_index()
         at = at[(at["vcpus"] == vcpus) & at["server"].isin(servers)]
         count = at.groupby("clients")["server"].nunique()
         return sorted(int(c) for c in count[count == len(servers)].index)
+
+
+@dataclass(frozen=True)
+class Flagged:
+    """The flagged cells a finding rests on."""
+    cells: int
+    of: int  # all the cells it rests on
+    by_flag: dict[str, int]  # cells per flag name; a cell may carry several
+
+
+def flagged(reps: pd.DataFrame) -> Flagged:
+    """The flagged cells among reps (rows of stats.per_repetition)."""
+    counts = {name: int(reps[column].sum()) for column, name in FLAGS.items()}
+    return Flagged(int(reps["flagged"].sum()), len(reps),
+                   {name: n for name, n in counts.items() if n})
 
 
 @dataclass(frozen=True)
@@ -97,6 +116,7 @@ class H1Level:
     versus: list[Versus]  # the reference against each other server
     ranking: list[Ranking]  # one per client level
     repetitions: tuple[int, int]  # fewest and most per point
+    flagged: Flagged  # the cells at this level
 
     @property
     def top(self) -> int:
@@ -108,11 +128,12 @@ def h1_level(study: Study, vcpus: int) -> H1Level:
     clients = study.shared_clients(vcpus, servers)
     reps = study.summary.xs(vcpus, level="vcpus")["repetitions"]
     repetitions = (int(reps.min()), int(reps.max()))
+    flagged = study.flagged(vcpus)
     if not clients:
-        return H1Level(vcpus, [], [], [], [], repetitions)
+        return H1Level(vcpus, [], [], [], [], repetitions, flagged)
     return H1Level(vcpus, clients, [growth(study, s, vcpus, clients) for s in servers],
                    [versus(study, vcpus, clients, servers[0], o) for o in servers[1:]],
-                   [ranking(study, vcpus, c, servers) for c in clients], repetitions)
+                   [ranking(study, vcpus, c, servers) for c in clients], repetitions, flagged)
 
 
 def growth(study: Study, server: str, vcpus: int, clients: list[int]) -> Growth:
@@ -157,6 +178,7 @@ class H2Facts:
     # high vCPUs: other -> (comparison at low, comparison at high).
     versus: dict[str, tuple[Comparison, Comparison]]
     hosts: tuple[list[str], list[str]]  # hosts of the low and high level
+    flagged: Flagged = Flagged(0, 0, {})  # the cells at both levels
 
     @property
     def top(self) -> int:
@@ -178,8 +200,9 @@ def h2(study: Study) -> H2Facts:
     clients = sorted(set(study.shared_clients(low, servers))
                      & set(study.shared_clients(high, servers)))
     hosts = tuple(level_hosts(study.summary, v) for v in (low, high))
+    flagged = study.flagged(low, high)
     if not clients:
-        return H2Facts(measured, missing, low, high, [], [], {}, hosts)
+        return H2Facts(measured, missing, low, high, [], [], {}, hosts, flagged)
     top = clients[-1]
     scaling = [Scaling(s, {c: study.compare("cpu_s_per_mb", (s, high, c), (s, low, c))
                            for c in clients},
@@ -187,7 +210,7 @@ def h2(study: Study) -> H2Facts:
     versus = {o: tuple(study.compare("cpu_s_per_mb", (study.reference, v, top), (o, v, top))
                        for v in (low, high))
               for o in servers if study.reference in servers and o != study.reference}
-    return H2Facts(measured, missing, low, high, clients, scaling, versus, hosts)
+    return H2Facts(measured, missing, low, high, clients, scaling, versus, hosts, flagged)
 
 
 def level_hosts(summary: pd.DataFrame, vcpus: int) -> list[str]:

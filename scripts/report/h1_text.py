@@ -5,8 +5,8 @@ client level. Plain text: the page template adds emphasis and escapes."""
 from dataclasses import dataclass
 
 from scripts.report.facts import H1Level, Ranking, Versus
-from scripts.report.words import (LEVEL_TEXT, Answer, ci, comparison, counts, fmt, listing,
-                                  p_value, plural, possessive, span, times)
+from scripts.report.words import (LEVEL_TEXT, Answer, ci, comparison, counts, flagged_words,
+                                  fmt, listing, p_value, plural, possessive, span, times)
 from scripts.stats import Comparison
 
 METRIC = {"cost": "CPU per MB", "switches": "voluntary context switches"}
@@ -22,6 +22,7 @@ class H1Short:
     kernel: str = ""
     ranking: str = ""
     sure: str = ""
+    caution: str = ""
 
 
 def relation(ref: str, v: Versus, levels: list[int]) -> str:
@@ -82,7 +83,7 @@ def h1_short(level: H1Level) -> H1Short:
     return H1Short(level.vcpus, cpu=cpu_words(level), switches=switches_words(level),
                    kernel=kernel_words(level),
                    ranking=ranking_words(level.ranking[-1]) if level.versus else "",
-                   sure=h1_sure(level))
+                   sure=h1_sure(level), caution=flagged_words(level.flagged))
 
 
 def step_words(step: Comparison) -> str:
@@ -154,7 +155,7 @@ def h1_long(level: H1Level) -> list[Answer]:
         f"CPU time, {fmt(g.last['nvcsw_per_s_mean'])} voluntary and "
         f"{fmt(g.last['nivcsw_per_s_mean'])} involuntary context switches per second, "
         f"{fmt(g.last['cpu_s_per_mb_mean'])} CPU-s per MB received." for g in level.growth)
-    answers = [Answer(lead, text)]
+    answers = [Answer(lead, text, caution=flagged_words(level.flagged))]
     if len(level.clients) > 1:
         answers.append(Answer("", growth_words(level)))
     sure = "; ".join(f"{ref} against {v.other} at {top} clients: {comparison(v.cost[top])}"

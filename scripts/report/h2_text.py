@@ -2,8 +2,8 @@
 long for the H2 section. Plain text: the page template adds emphasis."""
 
 from scripts.report.facts import H2Facts, Scaling
-from scripts.report.words import (LEVEL_TEXT, Answer, ci, commas, comparison, fmt, listing,
-                                  plural, possessive, times)
+from scripts.report.words import (LEVEL_TEXT, Answer, ci, commas, comparison, flagged_words,
+                                  fmt, listing, plural, possessive, times)
 
 
 def missing_words(h: H2Facts, expected: list[int]) -> str:
@@ -12,13 +12,14 @@ def missing_words(h: H2Facts, expected: list[int]) -> str:
 
 def caution(h: H2Facts) -> str:
     """Names the hosts when the two vCPU levels compared were not measured
-    on the same ones: host differences then mix into the comparison."""
+    on the same ones (host differences then mix into the comparison), and
+    the flagged cells the comparison rests on."""
     low, high = h.hosts
-    if low == high:
-        return ""
-    return (f"{plural(h.low, 'vCPU')} was measured on {listing(low)} and {h.high} on "
-            f"{listing(high)}: differences between the hosts (CPU model, kernel, other load) "
-            "are mixed into this comparison.")
+    hosts = "" if low == high else (
+        f"{plural(h.low, 'vCPU')} was measured on {listing(low)} and {h.high} on "
+        f"{listing(high)}: differences between the hosts (CPU model, kernel, other load) "
+        "are mixed into this comparison.")
+    return " ".join(t for t in (hosts, flagged_words(h.flagged)) if t)
 
 
 def not_answered(h: H2Facts, expected: list[int]) -> str | None:

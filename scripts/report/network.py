@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from scripts.netpath import PATHS
+from scripts.report.facts import Flagged, flagged
 from scripts.stats import GROUP, Comparison, compare, main_path
 
 
@@ -76,6 +77,7 @@ class NetworkFacts:
     paths: list[PathFigures]  # every path measured, in PATHS order
     moved: list[Moved]
     answers: list[AnswerChange]
+    flagged: Flagged  # among the cells of the paths compared
 
 
 def span(values: pd.Series) -> tuple[float, float]:
@@ -101,7 +103,7 @@ def network(cells: pd.DataFrame, reps: pd.DataFrame, reference: str) -> NetworkF
     base = "loopback" if main != "loopback" and "loopback" in measured else None
     figures = [path_figures(cells, p) for p in measured]
     if base is None:
-        return NetworkFacts(main, None, figures, [], [])
+        return NetworkFacts(main, None, figures, [], [], Flagged(0, 0, {}))
     groups = reps.groupby(GROUP)
     points = sorted({k[:1] + k[2:] for k in groups.groups if k[1] == base}
                     & {k[:1] + k[2:] for k in groups.groups if k[1] == main},
@@ -119,4 +121,5 @@ def network(cells: pd.DataFrame, reps: pd.DataFrame, reference: str) -> NetworkF
                 values(other, p, vcpus, clients, "cpus_busy_s_per_mb")) for p in (base, main)))
         for other, vcpus, clients in points
         if other != reference and (reference, vcpus, clients) in points]
-    return NetworkFacts(main, base, figures, moved, answers)
+    return NetworkFacts(main, base, figures, moved, answers,
+                        flagged(reps[reps["network"].isin([base, main])]))

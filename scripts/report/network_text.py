@@ -3,7 +3,8 @@ short for the Findings, long for the network section. Plain text."""
 
 from scripts.report.network import AnswerChange, NetworkFacts, PathFigures, verdict
 from scripts.report.tables import Table
-from scripts.report.words import LEVEL_TEXT, listing, p_value, plural, span
+from scripts.report.words import (LEVEL_TEXT, flagged_words, listing, p_value, plural,
+                                  sentence, span)
 
 HOW = {
     "loopback": "over the host's loopback, where most of the receive path (softirq, and the "
@@ -42,10 +43,14 @@ def moved_words(n: NetworkFacts) -> str:
         tested = [m for m in mine if m.test.tested]
         sure = (f"a real difference at {len([m for m in tested if m.test.apart])} of "
                 f"{len(tested)} points tested" if tested else "untested: one repetition")
-        parts.append(f"{span(min(m.points for m in mine), max(m.points for m in mine))} "
-                     f"points for {s} ({sure})")
-    return (f"under {n.main} the server's CPUs were busier than over {n.base} by "
+        low, high = min(m.points for m in mine), max(m.points for m in mine)
+        parts.append(f"{signed(low)} to {signed(high)} points for {s} ({sure})")
+    return (f"under {n.main} the busy time of the server's CPUs changed against {n.base} by "
             + listing(parts))
+
+
+def signed(points: float) -> str:
+    return f"{points:+.1f}"
 
 
 def answer_words(n: NetworkFacts) -> str:
@@ -73,16 +78,16 @@ def change_words(a: AnswerChange) -> str:
 def network_short(n: NetworkFacts) -> str:
     if n.base is None:
         return (f"H1 and H2 are answered on the {n.main} path: the load came {HOW[n.main]}.")
-    return (f"H1 and H2 are answered on the {n.main} path; {moved_words(n)}; "
-            f"{answer_words(n)}.")
+    return " ".join(t for t in (f"H1 and H2 are answered on the {n.main} path; "
+                                f"{moved_words(n)}; {answer_words(n)}.",
+                                flagged_words(n.flagged)) if t)
 
 
 def network_long(n: NetworkFacts) -> list[str]:
     texts = [path_words(f) for f in n.paths]
     if n.base is not None:
-        moved = moved_words(n)
-        texts.append(f"{moved[0].upper()}{moved[1:]}; {answer_words(n)}. The table gives "
-                     "each server and client level.")
+        texts.append(f"{sentence(moved_words(n))}; {answer_words(n)}. The table gives "
+                     f"each server and client level. {flagged_words(n.flagged)}".strip())
     elif len(n.paths) > 1:
         texts.append(f"Loopback was not measured beside {n.main}, so what the path moved "
                      "cannot be told; measure both (--config network=[loopback,netns]).")

@@ -22,7 +22,7 @@ from scripts.report.network_text import moved_table, network_long, network_short
 from scripts.report.quality import CELL_COLUMNS, quality
 from scripts.report.words import CONFIDENCE_TEXT, LEVEL_TEXT, listing
 from scripts.stats import (BOOTSTRAP_RESAMPLES, POINT, DatasetError, load_dataset, main_path,
-                           on_path, per_repetition, require)
+                           on_path, per_repetition, require, summarize)
 from scripts.study import CHARTS
 
 TEMPLATES = Path(__file__).with_name("templates")
@@ -40,6 +40,7 @@ class Inputs:
     reference: str | None  # None: the first server of the dataset
     descriptions: dict[str, str]  # server -> its design, from server_defs
     expected: list[int]
+    exclude_flagged: bool = False  # leave flagged cells out of everything shown
 
 
 def order_servers(measured: list[str], reference: str | None) -> list[str]:
@@ -99,17 +100,28 @@ def chart_specs(folder: Path) -> tuple[dict, str]:
     return specs, vl_convert.javascript_bundle(vl_version=version)
 
 
+def unflagged(cells: pd.DataFrame, frames: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The cells without a flag, and their statistics."""
+    if cells["flagged"].all():
+        raise ReportError("every cell is flagged: exclude_flagged leaves nothing to report")
+    kept = cells[~cells["flagged"]].reset_index(drop=True)
+    return kept, summarize(kept, frames[frames["cell_id"].isin(kept["cell_id"])])
+
+
 def render(inputs: Inputs) -> str:
-    cells, _ = load_dataset(inputs.dataset)
+    cells, frames = load_dataset(inputs.dataset)
     require(cells, "cells.parquet", CELL_COLUMNS)
     try:
         summary = pd.read_parquet(inputs.summary)
     except OSError as exc:
         raise DatasetError(str(exc)) from None
+    excluded = int(cells["flagged"].sum()) if inputs.exclude_flagged else 0
+    if inputs.exclude_flagged:
+        cells, summary = unflagged(cells, frames)
     specs, bundle = chart_specs(inputs.charts)
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True,
                              undefined=jinja2.StrictUndefined, trim_blocks=True,
                              lstrip_blocks=True)
     return env.get_template("report.html.j2").render(
-        **context(cells, summary, inputs), specs=specs, bundle=bundle,
+        **context(cells, summary, inputs), excluded=excluded, specs=specs, bundle=bundle,
         actions=EMBED_OPTIONS["actions"])

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from scripts.cell import AUX_BUSY_FLAG_PCT, STEAL_FLAG_PCT
+from scripts.cell import AUX_BUSY_FLAG_PCT, FLAGS, STEAL_FLAG_PCT
 from scripts.stats import GROUP, vcpu_levels
 
 # Two CPU sources agree when within 10 % of schedstat or 0.05 CPU-s: at low
@@ -18,8 +18,6 @@ AGREE_ABS_S = 0.05
 # Above this, the server's CPUs were busy with work other than the server
 # and its interrupts: something else ran on them during the window.
 OTHER_BUSY_PCT = 10.0
-FLAGS = {"shared_cpus": "shared CPUs", "flag_steal": "steal",
-         "flag_aux_busy": "load generator busy"}
 # The cells columns the report reads beyond those scripts.stats needs.
 CELL_COLUMNS = [
     "host", "started_utc", "ended_utc", "kernel", "cpu_model", "host_cpus", "aux_cpus",

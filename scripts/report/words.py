@@ -76,6 +76,21 @@ class Answer:
     caution: str = ""
 
 
+def sentence(text: str) -> str:
+    """text with its first letter upper case (the rest as it is)."""
+    return text[:1].upper() + text[1:]
+
+
+def flagged_words(f) -> str:
+    """What a finding resting on flagged cells must say with it (f: a
+    facts.Flagged), or nothing."""
+    if not f.cells:
+        return ""
+    return sentence(f"this rests on {f.cells} flagged cell{'s' if f.cells != 1 else ''} of {f.of} ("
+            + "; ".join(f"{name}: {n}" for name, n in f.by_flag.items())
+            + "), whose figures may not hold; config key exclude_flagged leaves them out.")
+
+
 def ci(row, metric: str, unit: str = "") -> str:
     """A summary row's interval of metric, or why there is none."""
     if row["repetitions"] < 2:

@@ -7,25 +7,22 @@ import sys
 import yaml
 
 from snakemake.exceptions import WorkflowError
-from snakemake.utils import validate
 
 sys.path.insert(0, workflow.basedir)
+from scripts.config import ConfigError, check, typed
 from scripts.cpus import CpuPlanError, plan_cpus
 from scripts.netpath import PATHS, plan_paths
 from scripts.study import CHARTS, EXPECTED_VCPUS, TABLES
 
-
-def typed_items(value):
-    """--config clients=[1,8] arrives as ['1', '8']: read each item as YAML,
-    as Snakemake already does for a single value."""
-    if isinstance(value, list):
-        return [yaml.safe_load(v) if isinstance(v, str) else v for v in value]
-    return value
-
-
-for key in ("vcpus", "clients"):
-    config[key] = typed_items(config[key])
-validate(config, "../schemas/config.schema.yaml")
+# Command-line values are read as YAML, as config.yaml is, and every
+# error names its key.
+with open(os.path.join(workflow.basedir, "workflow/schemas/config.schema.yaml")) as f:
+    SCHEMA = yaml.safe_load(f)
+config.update(typed(config, SCHEMA))
+try:
+    check(config, SCHEMA)
+except ConfigError as exc:
+    raise WorkflowError(str(exc))
 
 
 def as_list(value):
@@ -130,7 +127,13 @@ def tool_sources(wildcards):
 # only the code written in the workflow, and a changed parser must reparse.
 MEASURE_CODE = ["scripts/measure.py", "scripts/procfs.py", "scripts/cpus.py"]
 PARSE_CODE = ["scripts/cell.py", "scripts/topparse.py"]
-STATS_CODE = ["scripts/stats.py", "scripts/study.py"]
+STATS_CODE = [
+    "scripts/stats.py",
+    "scripts/study.py",
+    "scripts/cell.py",
+    "scripts/topparse.py",
+    "scripts/netpath.py",
+]
 REPORT_CODE = [
     *STATS_CODE,
     "scripts/cell.py",

@@ -28,6 +28,9 @@ rule parse_cell:
 
 if MERGE_FROM:
 
+    localrules:
+        merge,
+
     rule merge:
         input:
             data=expand(
@@ -51,6 +54,9 @@ if MERGE_FROM:
             "python -m scripts.merge {params.out} {params.folders} 2>&1 | tee {log}"
 
 else:
+
+    localrules:
+        aggregate,
 
     rule aggregate:
         input:

@@ -88,9 +88,10 @@ rule report:
         charts=lambda w, input: os.path.dirname(input.specs[0]),
         reference=REFERENCE,
         describe=[f"{name}={text}" for name, text in DESCRIPTIONS.items()],
+        exclude="--exclude-flagged" if config["exclude_flagged"] else "",
     message:
         "Writing the report: {output}"
     shell:
         "python -m scripts.report --dataset {params.dataset} --summary {input.summary}"
         " --charts {params.charts} --reference {params.reference:q}"
-        " --describe {params.describe:q} --out {output} 2>&1 | tee {log}"
+        " --describe {params.describe:q} {params.exclude} --out {output} 2>&1 | tee {log}"

@@ -1,0 +1,82 @@
+"""The workflow's configuration: command-line values read as YAML, and a
+check against the schema whose every error names the key.
+
+Snakemake hands `--config allow_shared_cpus=true` over as the string
+"true" (it reads only True and False as booleans) and `clients=[1,8]` as a
+list of strings. Written that way in config.yaml they would be YAML, so
+here a string (or a list's string item) is read as YAML wherever the
+schema does not accept a string at that place: true is a boolean, [1,8] are
+numbers, null is nothing, and a message or a rate stays as written.
+"""
+
+import jsonschema
+import yaml
+
+# How to write an accepted value, by JSON-schema type, for error messages.
+SPELLING = {"boolean": "true or false", "integer": "a whole number, e.g. 4",
+            "number": "a number, e.g. 0.5", "null": "null", "string": "text",
+            "array": "a list, e.g. [1,8]", "object": "a mapping"}
+
+
+class ConfigError(ValueError):
+    """A config value the schema does not accept; the message names its key."""
+
+
+def types(schema: dict) -> set[str]:
+    """The JSON types a schema accepts at its top level."""
+    if "oneOf" in schema or "anyOf" in schema:
+        return set().union(*(types(s) for s in schema.get("oneOf", schema.get("anyOf"))))
+    kind = schema.get("type", [])
+    return set(kind if isinstance(kind, list) else [kind])
+
+
+def item_schemas(schema: dict) -> list[dict]:
+    """The schemas a list's items may follow."""
+    options = schema.get("oneOf", schema.get("anyOf", [schema]))
+    return [o["items"] for o in options if "items" in o]
+
+
+def as_yaml(value, schema: dict):
+    """value read as YAML where schema takes no string there."""
+    if value in ("null", "~") and "null" in types(schema):
+        return None
+    if isinstance(value, str) and "string" not in types(schema):
+        try:
+            return yaml.safe_load(value)
+        except yaml.YAMLError:
+            return value  # left for the check to name
+    if isinstance(value, list):
+        items = item_schemas(schema)
+        if items and not any("string" in types(i) for i in items):
+            return [as_yaml(v, items[0]) for v in value]
+    return value
+
+
+def typed(config: dict, schema: dict) -> dict:
+    """config with every command-line string read as YAML where it must be."""
+    props = schema.get("properties", {})
+    return {key: as_yaml(value, props[key]) if key in props else value
+            for key, value in config.items()}
+
+
+def check(config: dict, schema: dict) -> None:
+    """Raises ConfigError naming the key of the first value the schema
+    refuses, and how an accepted value is written."""
+    for error in sorted(jsonschema.Draft202012Validator(schema).iter_errors(config),
+                        key=lambda e: list(e.absolute_path)):
+        key = ".".join(str(p) for p in error.absolute_path) or "(top level)"
+        hint = spelling(error.schema) if isinstance(error.schema, dict) else ""
+        raise ConfigError(f"config key {key}: {error.message}"
+                          + (f" (write {hint})" if hint else ""))
+
+
+def spelling(schema: dict) -> str:
+    """How values the schema accepts are written: its choices, else its types."""
+    options = schema.get("oneOf", schema.get("anyOf", [schema]))
+    choices = [c for o in options for c in o.get("enum", [])]
+    if choices:
+        listed = "array" in types(schema)
+        return (f"one of {', '.join(dict.fromkeys(choices))}"
+                + (", a list of them" if listed else "")
+                + (", or null" if "null" in types(schema) else ""))
+    return " or ".join(SPELLING[t] for t in sorted(types(schema)) if t in SPELLING)

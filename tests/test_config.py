@@ -1,0 +1,53 @@
+"""Config values as a user types them on the command line: read as YAML
+where the schema wants something other than text, and every refusal names
+its key and an accepted spelling."""
+
+import pytest
+import yaml
+
+from conftest import REPO
+from scripts.config import ConfigError, check, typed
+
+SCHEMA = yaml.safe_load((REPO / "workflow/schemas/config.schema.yaml").read_text())
+CONFIG = yaml.safe_load((REPO / "config/config.yaml").read_text())
+
+
+def given(**values) -> dict:
+    """The default config with values as Snakemake hands --config over."""
+    return typed({**CONFIG, **values}, SCHEMA)
+
+
+@pytest.mark.parametrize("value, read", [("true", True), ("false", False), ("yes", True),
+                                         (True, True)])
+def test_booleans_are_read_as_yaml(value, read):
+    config = given(allow_shared_cpus=value, exclude_flagged=value)
+    assert config["allow_shared_cpus"] is read and config["exclude_flagged"] is read
+    check(config, SCHEMA)
+
+
+def test_lists_numbers_and_null_are_read_as_yaml_and_text_stays_text():
+    config = given(vcpus=["1", "2"], clients=["1", "8"], network="null",
+                   message="a: b", rate="1Mbps", reference_server="goroutines",
+                   merge_from=["vm1/results"])
+    assert config["vcpus"] == [1, 2] and config["clients"] == [1, 8]
+    assert config["network"] is None
+    assert config["message"] == "a: b" and config["rate"] == "1Mbps"
+    assert config["merge_from"] == ["vm1/results"]
+    check(config, SCHEMA)
+
+
+@pytest.mark.parametrize("key, value, says", [
+    ("allow_shared_cpus", 1, "config key allow_shared_cpus: 1 is not of type 'boolean' "
+                             "(write true or false)"),
+    ("allow_shared_cpus", "maybe", "config key allow_shared_cpus: 'maybe' is not of type "
+                                   "'boolean' (write true or false)"),
+    ("network", "fast", "config key network: 'fast' is not valid under any of the given "
+                        "schemas (write one of loopback, netns, veth, remote, a list of them, "
+                        "or null)"),
+    ("repetitions", "many", "config key repetitions: 'many' is not of type 'integer' "
+                            "(write a whole number, e.g. 4)"),
+])
+def test_a_refused_value_names_its_key_and_how_to_write_it(key, value, says):
+    with pytest.raises(ConfigError) as err:
+        check(given(**{key: value}), SCHEMA)
+    assert str(err.value) == says
