@@ -189,7 +189,9 @@ def net_busy(summary: pd.DataFrame) -> alt.FacetChart:
     moved onto them."""
     data = long_form(summary, {"cpus_busy_pct": "busy"}, keys=GROUP)
     base = alt.Chart().encode(x=clients_x(summary), color=server_color(summary),
-                              strokeDash=alt.StrokeDash("network:N", title="network path"))
+                              strokeDash=alt.StrokeDash(
+                                  "network:N", title="network path",
+                                  legend=alt.Legend(symbolType="stroke")))
     band = base.mark_area(opacity=0.1).encode(y=alt.Y("low:Q", title="% of their time"),
                                               y2="high:Q", detail="network:N")
     line = base.mark_line(point=True).encode(

@@ -584,7 +584,7 @@ def test_three_servers_each_in_findings_ranking_charts_and_tables(tmp_path):
             "client) against pythreads (Python, one thread per client)") in text
     findings = text_of(section(page, "<h2>Findings</h2>", "</section>"))
     ranking = text_of(section(page, "<h3>Ranking, 1 vCPU</h3>", "</table>"))
-    summary = text_of(section(page, "<h3>Per server, vCPUs and clients</h3>", "</table>"))
+    summary = text_of(section(page, "<h3>Per server, network path, vCPUs and clients</h3>", "</table>"))
     cells = text_of(section(page, "<h3>Per cell</h3>", "</table>"))
     # At 4 clients on 1 vCPU: goroutines 6 %, pythreads 7 %, papayachat 12 %.
     assert "goroutines 0.120 < pythreads 0.140 < papayachat 0.240" in ranking

@@ -34,6 +34,7 @@ def environment(q: Quality) -> dict[str, str]:
     by_level = cells.groupby("vcpus")
     return {
         "servers": distinct(cells["server"]),
+        "network paths": distinct(cells["network"]),
         "vCPU levels": commas(q.measured) + (f" (not measured: {commas(q.missing)})"
                                              if q.missing else ""),
         "server's CPUs per level": "; ".join(
@@ -42,7 +43,8 @@ def environment(q: Quality) -> dict[str, str]:
             f"{v} vCPU: CPU {distinct(g['aux_cpus'], ' or ')}" for v, g in by_level),
         "GOMAXPROCS (Go server)": distinct(cells["gomaxprocs"].dropna().astype(int)),
         "clients": commas(sorted(cells["clients"].unique())),
-        "repetitions per (server, vCPUs, clients)": distinct(cells.groupby(GROUP).size()),
+        "repetitions per (server, network path, vCPUs, clients)":
+            distinct(cells.groupby(GROUP).size()),
         "load per client": f"{distinct((per_client * 8 / 1e6).map(fmt))} Mbit/s "
                            f"({distinct((per_client / 1e3).map(fmt))} kB/s), "
                            f"{fmt((cells['loadgen_writes_per_s'] / cells['clients']).mean())} "
