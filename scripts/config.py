@@ -64,7 +64,16 @@ def check(config: dict, schema: dict) -> None:
     refuses, and how an accepted value is written."""
     for error in sorted(jsonschema.Draft202012Validator(schema).iter_errors(config),
                         key=lambda e: list(e.absolute_path)):
+        # A value none of whose forms fits: where one form failed on what
+        # is inside the value (an item, a pattern, emptiness), say that.
+        inside = [e for e in error.context or []
+                  if e.relative_path or e.validator in ("pattern", "minItems")]
+        if inside:
+            error = jsonschema.exceptions.best_match(inside)
         key = ".".join(str(p) for p in error.absolute_path) or "(top level)"
+        if error.validator == "pattern" and "description" in error.schema:
+            raise ConfigError(f"config key {key}: {error.instance!r} is not "
+                              f"{error.schema['description']}")
         hint = spelling(error.schema) if isinstance(error.schema, dict) else ""
         raise ConfigError(f"config key {key}: {error.message}"
                           + (f" (write {hint})" if hint else ""))

@@ -46,8 +46,20 @@ def test_lists_numbers_and_null_are_read_as_yaml_and_text_stays_text():
                         "or null)"),
     ("repetitions", "many", "config key repetitions: 'many' is not of type 'integer' "
                             "(write a whole number, e.g. 4)"),
+    ("clients", ["1", "x"], "config key clients.1: 'x' is not of type 'integer' "
+                            "(write a whole number, e.g. 4)"),
+    ("clients", [], "config key clients: [] should be non-empty (write a list, e.g. [1,8])"),
+    ("rate", "0.0Mbps", "config key rate: '0.0Mbps' is not a load per client above zero, "
+                        "e.g. 1Mbps, 250kbps, 100msg/s"),
+    ("servers", "a;rm", "config key servers: 'a;rm' is not a server name: letters, digits, "
+                        "_ . and - only"),
 ])
 def test_a_refused_value_names_its_key_and_how_to_write_it(key, value, says):
     with pytest.raises(ConfigError) as err:
         check(given(**{key: value}), SCHEMA)
     assert str(err.value) == says
+
+
+@pytest.mark.parametrize("rate", ["0.5Mbps", "10Mbps", "100msg/s", "250kbps"])
+def test_loads_above_zero_pass(rate):
+    check(given(rate=rate), SCHEMA)

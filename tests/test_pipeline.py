@@ -109,6 +109,11 @@ def test_changed_setting_remeasures_every_cell(measured, setting):
     ("clients=[]", "clients"),
     ("servers=nginx", "servers"),
     ("rate=fast", "rate"),
+    ("rate=0Mbps", "config key rate: '0Mbps' is not a load per client above zero"),
+    ("write_interval=0us", "config key write_interval: '0us' is not"),
+    ("servers=[goroutines,bad/name]", "config key servers.1: 'bad/name' is not a server name"),
+    ("merge_from=[nowhere/results]", "config key merge_from: nowhere/results holds no "
+                                     "dataset/cells.parquet"),
 ])
 def test_bad_config_fails_before_any_job(bad, named, tmp_path):
     work = copy_repo(tmp_path)

@@ -52,6 +52,12 @@ if unknown:
         f"declared in server_defs: {', '.join(config['server_defs'])}"
     )
 MERGE_FROM = [os.path.normpath(f) for f in config["merge_from"]]
+for folder in MERGE_FROM:
+    if not os.path.isfile(os.path.join(folder, "dataset", "cells.parquet")):
+        raise WorkflowError(
+            f"config key merge_from: {folder} holds no dataset/cells.parquet "
+            "(give results/ folders of finished runs)"
+        )
 # A merged dataset holds the servers of its folders, whatever servers says:
 # scripts.report then checks that the reference is among them.
 if REFERENCE not in SERVERS and not MERGE_FROM:
