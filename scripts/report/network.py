@@ -80,7 +80,7 @@ class NetworkFacts:
     flagged: Flagged  # among the cells of the paths compared
 
 
-def span(values: pd.Series) -> tuple[float, float]:
+def low_high(values: pd.Series) -> tuple[float, float]:
     return float(values.min()), float(values.max())
 
 
@@ -89,8 +89,8 @@ def path_figures(cells: pd.DataFrame, path: str) -> PathFigures:
     busy = 100 - c["server_cpus_idle_pct"] - c["server_cpus_steal_pct"]
     remote = c["loadgen_cpu_pct"].isna().all()
     return PathFigures(
-        path, len(c), span(c["server_cpus_softirq_pct"]), span(busy),
-        None if remote else span(c["loadgen_cpu_pct"]),
+        path, len(c), low_high(c["server_cpus_softirq_pct"]), low_high(busy),
+        None if remote else low_high(c["loadgen_cpu_pct"]),
         sorted(set(c["rps_cpus"]) - {""}),
         sorted(set(c.loc[c["loadgen_host"] != c["host"], "loadgen_host"])),
         sorted(set(c["network_fallback"]) - {""}))

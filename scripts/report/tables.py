@@ -7,6 +7,7 @@ from typing import Callable
 import pandas as pd
 
 from scripts.report.facts import H1Level
+from scripts.report.data_text import when
 from scripts.report.h1_text import ranking_row
 from scripts.report.quality import hosts_frame
 from scripts.report.words import CONFIDENCE_TEXT, commas, fmt
@@ -29,7 +30,6 @@ def table(df: pd.DataFrame, columns: list[Column], warn=None) -> Table:
 
 
 def hosts_table(cells: pd.DataFrame) -> Table:
-    when = "%Y-%m-%d %H:%M:%S UTC"
     return table(hosts_frame(cells), [
         ("host", lambda r: r["host"], True),
         ("vCPU levels measured", lambda r: commas(r["vcpus"]), False),
@@ -37,7 +37,7 @@ def hosts_table(cells: pd.DataFrame) -> Table:
         ("kernel", lambda r: commas(r["kernel"]), True),
         ("CPU model", lambda r: commas(r["cpu_model"]), True),
         ("CPUs", lambda r: commas(r["cpus"]), False),
-        ("measured", lambda r: f"{r['from'].strftime(when)} to {r['to'].strftime(when)}", True),
+        ("measured", lambda r: f"{when(r['from'])} to {when(r['to'])}", True),
     ])
 
 
