@@ -4,7 +4,7 @@
 #   make SANITIZE=1      -> built with ASan and UBSan
 #   make BIN=/some/dir   -> binary placed there
 COMMON := $(dir $(lastword $(MAKEFILE_LIST)))
-BIN ?= $(COMMON)../build/bin
+include $(COMMON)bin.mk
 CC ?= cc
 CFLAGS ?= -O2 -g
 CFLAGS += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -I$(COMMON)
@@ -17,10 +17,10 @@ endif
 
 ALL_SRCS := $(SRCS) $(COMMON)errors.c $(COMMON)parse.c $(COMMON)files.c $(COMMON)json.c
 
-$(BIN)/$(PROG): $(ALL_SRCS) $(wildcard *.h) $(COMMON)papaya.h
-	mkdir -p $(BIN)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(ALL_SRCS) $(LDLIBS)
+$(BIN_TARGET)/$(PROG): $(ALL_SRCS) $(wildcard *.h) $(COMMON)papaya.h
+	mkdir -p "$(BIN)"
+	$(CC) $(CFLAGS) $(LDFLAGS) -o "$@" $(ALL_SRCS) $(LDLIBS)
 
 .PHONY: clean
 clean:
-	rm -f $(BIN)/$(PROG)
+	rm -f "$(BIN)/$(PROG)"

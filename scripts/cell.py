@@ -3,6 +3,9 @@ and one summary row with the window's CPU time from three sources (top,
 schedstat, utime+stime), context switches, the load and validity flags.
 
 Usage: python -m scripts.cell RAW_DIR OUT_DIR  (writes OUT_DIR/*.parquet)
+
+Every error ends in one line, "parse FILE: what is wrong", and leaves no
+table half-written.
 """
 
 import json
@@ -11,6 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from scripts.procfs import TICKS_PER_S
 from scripts.topparse import TopParseError, parse_top
 
 KEYS = ["server", "network", "vcpus", "clients", "repetition", "host"]
@@ -21,21 +25,78 @@ LOOPBACK = {"path": "loopback", "server_address": "127.0.0.1", "rps_device": Non
 # CPUs, or the load generator's CPUs were saturated.
 STEAL_FLAG_PCT = 2.0
 AUX_BUSY_FLAG_PCT = 90.0
+# Two CPU sources agree when within 10 % of schedstat or 0.05 CPU-s: at low
+# load, ticks (10 ms) cannot do better. tests/test_pipeline.py holds real
+# cells to the same bounds.
+AGREE_REL = 0.10
+AGREE_ABS_S = 0.05
+# Below this share of the writes per second its cadence asks for, loadgen
+# fell behind and sent fewer, larger writes: the server then wakes less
+# often than the load's shape says, at the same bytes (../shared/METHOD.md).
+CADENCE_FLAG_RATIO = 0.8
 # Every flag a cell can carry (its column), as the report names it; a cell
 # with any of them is `flagged`.
 FLAGS = {"shared_cpus": "shared CPUs", "flag_steal": "steal",
-         "flag_aux_busy": "load generator busy"}
+         "flag_aux_busy": "load generator busy", "flag_sources": "CPU sources disagree",
+         "flag_cadence": "load cadence missed"}
+# What each raw file must hold (dotted keys are nested), so that a
+# truncated or foreign file is named with what it lacks.
+REQUIRED = {
+    "meta.json": ("server", "vcpus", "clients", "repetition", "host", "started_utc",
+                  "ended_utc", "kernel", "cpu_model", "host_cpus", "server_cpus",
+                  "aux_cpus", "shared_cpus", "settings.rate", "settings.message",
+                  "settings.write_interval", "settings.warmup_s", "settings.top_frames",
+                  "settings.top_delay_s", "settings.load_tolerance", "versions.cc",
+                  "versions.go", "versions.top"),
+    "samples.json": tuple(f"{end}.{key}" for end in ("start", "end")
+                          for key in ("monotonic_s", "server", "loadgen", "cpu_stat")),
+    "rusage.json": ("utime_s", "stime_s", "nvcsw", "nivcsw", "maxrss_kib", "wall_s"),
+    "loadgen.json": ("connections", "write_interval_s", "target_bytes_per_s",
+                     "totals.bytes", "totals.writes_per_s", "totals.stalls",
+                     "achieved_ratio.min", "achieved_ratio.mean", "achieved_ratio.max"),
+}
 
 
 class CellDataError(ValueError):
-    """A raw cell folder is incomplete or inconsistent."""
+    """A raw cell file is missing, incomplete or inconsistent."""
+
+    def __init__(self, path: Path, cause: str):
+        super().__init__(f"{path}: {cause}")
 
 
-def read_json(path: Path) -> dict:
+def read_json(raw: Path, name: str) -> dict:
+    path = raw / name
     try:
-        return json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError) as exc:
-        raise CellDataError(f"{path}: {exc}") from None
+        doc = json.loads(path.read_text())
+    except OSError as exc:
+        raise CellDataError(path, exc.strerror) from None
+    except json.JSONDecodeError as exc:
+        raise CellDataError(path, f"not JSON ({exc})") from None
+    for key in REQUIRED[name]:
+        node = doc
+        for part in key.split("."):
+            if not isinstance(node, dict) or part not in node:
+                raise CellDataError(path, f"no {key!r}")
+            node = node[part]
+    return doc
+
+
+def read_summary(path: Path) -> dict:
+    """The server's JSON summary, its last line on stderr."""
+    try:
+        lines = path.read_text(errors="replace").strip().splitlines()
+    except OSError as exc:
+        raise CellDataError(path, exc.strerror) from None
+    if not lines:
+        raise CellDataError(path, "empty: the server's JSON summary is missing")
+    try:
+        summary = json.loads(lines[-1])
+    except json.JSONDecodeError:
+        summary = None
+    if not isinstance(summary, dict) or "bytes_received" not in summary:
+        raise CellDataError(path, f"the last line is not the server's JSON summary: "
+                                  f"{lines[-1][:80]!r}")
+    return summary
 
 
 def cpu_list(cpus: list[int]) -> str:
@@ -89,8 +150,7 @@ def top_tables(raw: Path, meta: dict, pids: dict[str, set[int]]):
     procs = procs[procs["role"] != "other"].reset_index(drop=True)
     expected = meta["settings"]["top_frames"]
     if len(frames) != expected:
-        raise CellDataError(f"{raw / 'top.txt'}: {len(frames) + 1} frames, "
-                            f"expected {expected + 1}")
+        raise CellDataError(raw / "top.txt", f"{len(frames) + 1} frames, expected {expected + 1}")
     # A frame without a server row is 0 %, not missing: skipping such frames
     # would bias low-load means upward.
     for role in ("server", "loadgen"):
@@ -101,15 +161,44 @@ def top_tables(raw: Path, meta: dict, pids: dict[str, set[int]]):
     return frames.reset_index(drop=True), procs
 
 
+def hidden_pct(rows: int, window_s: float) -> float:
+    """The most CPU, in % of one CPU, that rows each counted as zero over a
+    window can hide: their counters are whole clock ticks, so each used
+    less than one tick. Thousands of such rows (one process per client)
+    can hide a whole CPU; top prints them as 0.0 (with top_delay up to 20 s,
+    where one tick still shows as at least 0.05)."""
+    return 100 * rows / TICKS_PER_S / window_s
+
+
+def agreement(pct: dict[str, float], hidden: dict[str, float], window_s: float) -> dict:
+    """Which sources are held against schedstat (those whose hidden CPU is
+    within the agreement limit), and whether they agree with it."""
+    limit_pct = max(AGREE_REL * pct["schedstat"], 100 * AGREE_ABS_S / window_s)
+    checked = {src: hidden[src] <= limit_pct for src in hidden}
+    return {
+        **{f"{src}_checked": checked[src] for src in hidden},
+        "flag_sources": any(checked[src] and abs(pct[src] - pct["schedstat"]) > limit_pct
+                            for src in hidden),
+    }
+
+
+def cadence_ratio(stats: dict) -> float:
+    """loadgen's writes per second over those its cadence asks: one per
+    connection per write interval, or fewer where each would carry less
+    than a byte."""
+    per_conn = min(1 / stats["write_interval_s"], stats["target_bytes_per_s"])
+    return stats["totals"]["writes_per_s"] / (stats["connections"] * per_conn)
+
+
 def parse_cell(raw: Path) -> dict[str, pd.DataFrame]:
     raw = Path(raw)
-    meta = read_json(raw / "meta.json")
+    meta = read_json(raw, "meta.json")
     net = meta.get("network", LOOPBACK)
     meta["network"] = net["path"]
-    samples = read_json(raw / "samples.json")
-    rusage = read_json(raw / "rusage.json")
-    stats = read_json(raw / "loadgen.json")
-    summary = json.loads((raw / "server.err").read_text().strip().splitlines()[-1])
+    samples = read_json(raw, "samples.json")
+    rusage = read_json(raw, "rusage.json")
+    stats = read_json(raw, "loadgen.json")
+    summary = read_summary(raw / "server.err")
     start, end = samples["start"], samples["end"]
     pids = {role: {t["pid"] for s in (start, end) for t in s[role]}
             for role in ("server", "loadgen")}
@@ -128,6 +217,12 @@ def parse_cell(raw: Path) -> dict[str, pd.DataFrame]:
         "schedstat": 100 * server["schedstat_ns"].sum() / 1e9 * per_s,
         "ticks": 100 * (server["utime_s"].sum() + server["stime_s"].sum()) * per_s,
     }
+    server_rows = procs[procs["role"] == "server"].groupby("pid")["cpu_pct"].max()
+    zero = {"top": int((server_rows == 0).sum()),
+            "ticks": int(((server["utime_s"] + server["stime_s"] == 0)
+                          & (server["schedstat_ns"] > 0)).sum())}
+    hidden = {"top": hidden_pct(zero["top"], top_window_s),
+              "ticks": hidden_pct(zero["ticks"], window_s)}
     settings, versions = meta["settings"], meta["versions"]
     row = {
         **{k: meta[k] for k in KEYS},
@@ -176,6 +271,7 @@ def parse_cell(raw: Path) -> dict[str, pd.DataFrame]:
         "achieved_ratio_mean": stats["achieved_ratio"]["mean"],
         "achieved_ratio_max": stats["achieved_ratio"]["max"],
         "loadgen_writes_per_s": stats["totals"]["writes_per_s"],
+        "loadgen_cadence_ratio": cadence_ratio(stats),
         "loadgen_stalls": stats["totals"]["stalls"],
         # Unknown for a load generator on another host.
         "loadgen_cpu_pct": (100 * loadgen["schedstat_ns"].sum() / 1e9 * per_s
@@ -194,8 +290,21 @@ def parse_cell(raw: Path) -> dict[str, pd.DataFrame]:
         "network_fallback": net["fallback"] or "",
         "loadgen_host": net.get("loadgen_host", meta["host"]),
         "loadgen_hostname": net.get("loadgen_hostname", meta["host"]),
+        # Rows and threads counted as zero over the window, and the CPU
+        # they can hide (hidden_pct).
+        "top_zero_rows": zero["top"],
+        "ticks_zero_threads": zero["ticks"],
+        "top_hidden_pct": hidden["top"],
+        "ticks_hidden_pct": hidden["ticks"],
+        **agreement(pct, hidden, top_window_s),
         "flag_steal": on_server["steal"] > STEAL_FLAG_PCT,
         "flag_aux_busy": 100 - on_aux["idle"] - on_aux["iowait"] > AUX_BUSY_FLAG_PCT,
+        "flag_cadence": cadence_ratio(stats) < CADENCE_FLAG_RATIO,
+        # Set by the measurement: how long it waited for the host's lock,
+        # and how busy the server's CPUs were just before it started.
+        "lock_wait_s": meta.get("before", {}).get("lock_wait_s", float("nan")),
+        "server_cpus_busy_before_pct": meta.get("before", {}).get(
+            "server_cpus_busy_before_pct", float("nan")),
     }
     row["flagged"] = any(row[flag] for flag in FLAGS)
     keys = {**{k: meta[k] for k in KEYS}, "cell_id": row["cell_id"]}
@@ -206,23 +315,57 @@ def parse_cell(raw: Path) -> dict[str, pd.DataFrame]:
     }
 
 
+def flag_reasons(row) -> dict[str, str]:
+    """Why a cell (a row of the cells table) is flagged: flag -> reason."""
+    limit_s = max(AGREE_REL * row["server_cpu_s_schedstat"], AGREE_ABS_S)
+    sources = ", ".join(f"{src} {row[f'server_cpu_s_{src}']:.2f}" for src in ("top", "ticks")
+                        if row[f"{src}_checked"])
+    reasons = {
+        "shared_cpus": "the server shared CPUs with the load generator (allow_shared_cpus)",
+        "flag_steal": (f"the hypervisor stole {row['server_cpus_steal_pct']:.1f} % of the "
+                       f"server's CPUs (above {STEAL_FLAG_PCT:g} %)"),
+        "flag_aux_busy": (f"the load generator's CPUs were {row['aux_cpus_busy_pct']:.0f} % "
+                          f"busy (above {AUX_BUSY_FLAG_PCT:g} %)"),
+        "flag_sources": (f"the CPU sources disagree: schedstat {row['server_cpu_s_schedstat']:.2f} "
+                         f"CPU-s, {sources} (allowed: {limit_s:.2f})"),
+        "flag_cadence": (f"loadgen made {100 * row['loadgen_cadence_ratio']:.0f} % of the "
+                         f"writes its cadence asks (below {100 * CADENCE_FLAG_RATIO:.0f} %): "
+                         "fewer, larger writes than the load's shape"),
+    }
+    return {flag: reason for flag, reason in reasons.items() if row[flag]}
+
+
 def write_tables(tables: dict[str, pd.DataFrame], out: Path) -> None:
     """Each table to OUT/NAME.parquet, each written whole or not at all."""
     out.mkdir(parents=True, exist_ok=True)
     for name, df in tables.items():
         tmp = out / f".{name}.parquet.tmp"
-        df.to_parquet(tmp, index=False)
-        tmp.rename(out / f"{name}.parquet")
+        try:
+            df.to_parquet(tmp, index=False)
+            tmp.rename(out / f"{name}.parquet")
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
 
 
 def main(argv: list[str]) -> int:
     if len(argv) != 2:
         print(__doc__, file=sys.stderr)
         return 2
+    raw, out = Path(argv[0]), Path(argv[1])
     try:
-        write_tables(parse_cell(Path(argv[0])), Path(argv[1]))
+        tables = parse_cell(raw)
     except (CellDataError, TopParseError) as exc:
-        print(f"cell: {exc}", file=sys.stderr)
+        print(f"parse {exc}", file=sys.stderr)
+        return 1
+    except (KeyError, IndexError, TypeError, ValueError) as exc:
+        # A raw file of the right shape with a wrong value in it.
+        print(f"parse {raw}: malformed raw data ({type(exc).__name__}: {exc})", file=sys.stderr)
+        return 1
+    try:
+        write_tables(tables, out)
+    except OSError as exc:
+        print(f"parse {raw}: cannot write {out}: {exc.strerror or exc}", file=sys.stderr)
         return 1
     return 0
 

@@ -14,7 +14,10 @@ loopback, a namespace with receive steering, a veth pair, or another host
 over ssh), set up before the server starts and removed on every exit path.
 
 The raw files are written to OUT.partial and renamed to OUT only once the
-cell is complete and valid, so a failed cell leaves no output behind.
+cell is complete, parses, and is valid, so a failed cell leaves no output
+behind. A cell holds the host's measurement lock (scripts.hostlock) from
+before it looks for leftovers of earlier cells (scripts.orphans) until its
+programs are gone, and starts only once the server's CPUs are idle.
 """
 
 import argparse
@@ -35,13 +38,25 @@ import time
 from pathlib import Path
 
 from scripts import netpath, procfs
+from scripts.cell import CellDataError, cpu_list, cpu_stat_pct, flag_reasons, parse_cell
 from scripts.cpus import CpuPlan, CpuPlanError, plan_cpus
+from scripts.hostlock import HostLock
 from scripts.netpath import NetPath, NetPathError
+from scripts.orphans import MARKER, OrphanError, Watchdog, kill_orphans
 from scripts.remote import RemoteError, RemoteLoadgen
+from scripts.topparse import TopParseError
 
 # After the load stops, time for the server to read what is still in its
 # sockets before it is told to stop.
 DRAIN_S = 0.3
+# Before the server starts, its CPUs must be idle: at most QUIET_BUSY_PCT
+# busy over QUIET_S, in one of QUIET_TRIES looks (a job that just ended
+# may still be winding down).
+QUIET_S = 0.3
+QUIET_BUSY_PCT = 20.0
+QUIET_TRIES = 3
+# Lines of a failed program's stderr shown in the message and the log.
+TAIL_LINES = 5
 
 
 class CellError(RuntimeError):
@@ -64,7 +79,7 @@ def wait_for_file(path: Path, proc: subprocess.Popen, what: str, timeout: float)
     return path.read_text()
 
 
-def stop(proc: subprocess.Popen | None, timeout: float = 10) -> int | None:
+def stop(proc: subprocess.Popen | None, what: str, timeout: float) -> int | None:
     """SIGTERM, then SIGKILL to the whole process group if it lingers."""
     if proc is None or proc.poll() is not None:
         return None if proc is None else proc.returncode
@@ -74,7 +89,7 @@ def stop(proc: subprocess.Popen | None, timeout: float = 10) -> int | None:
     except subprocess.TimeoutExpired:
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
-        raise CellError(f"{proc.args[0]} ignored SIGTERM for {timeout:g} s")
+        raise CellError(f"{what} ignored SIGTERM for {timeout:g} s")
 
 
 def kill_group(proc: subprocess.Popen | None) -> None:
@@ -120,6 +135,14 @@ def sha256(path: str) -> str | None:
         return None
 
 
+def command_files(command: str) -> dict[str, str | None]:
+    """The SHA-256 of every file a command names: the program and, for an
+    interpreted server, its script (the interpreter alone says nothing)."""
+    words = shlex.split(command)
+    program = shutil.which(words[0]) or words[0]
+    return {w: sha256(w) for w in [program, *words[1:]] if os.path.isfile(w)}
+
+
 def cpu_model() -> str:
     for line in Path("/proc/cpuinfo").read_text().splitlines():
         if line.startswith("model name"):
@@ -140,7 +163,12 @@ class Cell:
         self.server: subprocess.Popen | None = None
         self.loadgen: subprocess.Popen | None = None
         self.remote: RemoteLoadgen | None = None
+        self.watchdog: Watchdog | None = None
+        # Every program of the cell carries the marker (scripts.orphans).
+        self.env = dict(os.environ, **{MARKER: str(self.out)})
+        self.server_name = os.path.basename(shlex.split(args.server_cmd)[0])
         self.path = self.network_path()
+        self.before: dict = {}
 
     def network_path(self) -> NetPath:
         a = self.args
@@ -152,23 +180,87 @@ class Cell:
                        self.plan.server)
 
     def run(self) -> None:
-        netpath.sweep()
-        shutil.rmtree(self.work, ignore_errors=True)
-        self.work.mkdir(parents=True)
-        try:
-            with self.entered(self.path):
-                try:
-                    meta = self.measure()
-                except BaseException:
-                    self.kill()
-                    raise
-            (self.work / "meta.json").write_text(json.dumps(meta, indent=1) + "\n")
-            if self.out.exists():
-                shutil.rmtree(self.out)
-            self.work.rename(self.out)
-        except BaseException:
+        with HostLock(self.name) as lock:
+            self.before = {"lock_wait_s": round(lock.waited_s, 3), **self.clear_host()}
             shutil.rmtree(self.work, ignore_errors=True)
-            raise
+            self.work.mkdir(parents=True)
+            self.watchdog = Watchdog()
+            try:
+                with self.entered(self.path):
+                    try:
+                        meta = self.measure()
+                    except BaseException:
+                        self.kill()
+                        raise
+                (self.work / "meta.json").write_text(json.dumps(meta, indent=1) + "\n")
+                self.validate()
+                if self.out.exists():
+                    shutil.rmtree(self.out)
+                self.work.rename(self.out)
+            except BaseException:
+                self.show_stderr()
+                shutil.rmtree(self.work, ignore_errors=True)
+                raise
+            finally:
+                self.watchdog.close()
+
+    def clear_host(self) -> dict:
+        """Nothing of an earlier cell left, and the server's CPUs idle."""
+        removed = netpath.sweep()
+        try:
+            killed = kill_orphans()
+        except OrphanError as exc:
+            raise CellError(str(exc)) from None
+        if removed:
+            say(f"removed the network namespaces of an earlier cell: {', '.join(removed)}")
+        if killed:
+            say(killed)
+        return {"orphans_killed": killed, "namespaces_removed": removed,
+                "server_cpus_busy_before_pct": round(self.wait_quiet(), 1)}
+
+    def wait_quiet(self) -> float:
+        """How busy the server's CPUs were just before it started, in %."""
+        cpus = self.plan.server
+        for _ in range(QUIET_TRIES):
+            ticks, stat = procfs.process_ticks(), procfs.read_cpu_stat()
+            time.sleep(QUIET_S)
+            pct = cpu_stat_pct(stat, procfs.read_cpu_stat(), list(cpus))
+            busy = 100 - pct["idle"] - pct["iowait"]
+            if busy <= QUIET_BUSY_PCT:
+                return busy
+        now = procfs.process_ticks()
+        use = sorted(((now[p][1] - ticks[p][1], now[p][0], p) for p in now if p in ticks),
+                     reverse=True)[:3]
+        busiest = ", ".join(f"{comm} (pid {pid}) {100 * t / procfs.TICKS_PER_S / QUIET_S:.0f} %"
+                            for t, comm, pid in use if t)
+        raise CellError(f"the server's CPUs ({cpu_list(cpus)}) were {busy:.0f} % busy before "
+                        f"it started (more than {QUIET_BUSY_PCT:g} %; busiest on the host: "
+                        f"{busiest or 'none seen'}): measure on a quiet host")
+
+    def validate(self) -> None:
+        """The raw files parse, and the cell is not flagged when flags
+        must fail it (fail_flagged; shared CPUs were asked for)."""
+        try:
+            row = parse_cell(self.work)["cells"].iloc[0]
+        except (CellDataError, TopParseError) as exc:
+            raise CellError(f"its raw data does not parse: {exc}") from None
+        reasons = {k: v for k, v in flag_reasons(row).items() if k != "shared_cpus"}
+        if reasons and self.args.fail_flagged:
+            raise CellError(f"flagged ({'; '.join(reasons.values())}) and fail_flagged is set")
+        for reason in reasons.values():
+            say(f"cell {self.name} flagged: {reason}")
+        for src in ("top", "ticks"):
+            if not row[f"{src}_checked"]:
+                say(f"cell {self.name}: {src} left out of the CPU agreement check: its "
+                    f"counters at zero can hide up to {row[f'{src}_hidden_pct']:.0f} % of a "
+                    f"CPU (schedstat: {row['server_cpu_pct_schedstat']:.0f} %)")
+
+    def show_stderr(self) -> None:
+        """The last lines each program wrote, into the log: why it failed."""
+        for name, who in (("server.err", "the server"), ("loadgen.err", "loadgen")):
+            text = self.tail(name, TAIL_LINES)
+            if text:
+                say(f"{who}'s last lines on stderr:\n  " + text.replace("\n", "\n  "))
 
     @contextlib.contextmanager
     def entered(self, path: NetPath):
@@ -198,9 +290,13 @@ class Cell:
         with open(w / "server.err", "wb") as err:
             self.server = subprocess.Popen(
                 cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                stderr=err, start_new_session=True,
+                stderr=err, start_new_session=True, env=self.env,
                 preexec_fn=pinned(self.plan.server))
-        return int(wait_for_file(w / "server.port", self.server, "the server", 30))
+        self.watchdog.guard(self.server.pid)
+        try:
+            return int(wait_for_file(w / "server.port", self.server, "the server", 30))
+        except CellError as exc:
+            raise CellError(f"{exc}: {self.last_line('server.err')}") from None
 
     def start_loadgen(self, port: int) -> None:
         a, w = self.args, self.work
@@ -209,7 +305,8 @@ class Cell:
                 "--write-interval", a.write_interval]
         if self.path.kind == "remote":
             self.remote = RemoteLoadgen(a.loadgen_host, [a.remote_loadgen, *load],
-                                        a.ssh_option, w / "loadgen.err")
+                                        a.ssh_option, w / "loadgen.err", self.env)
+            self.watchdog.guard(self.remote.proc.pid)
             self.remote.wait_ready(60)
             return
         cmd = self.path.loadgen_cmd([a.loadgen, *load, "--ready-file", str(w / "loadgen.ready"),
@@ -217,11 +314,12 @@ class Cell:
         with open(w / "loadgen.err", "wb") as err:
             self.loadgen = subprocess.Popen(
                 cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                stderr=err, start_new_session=True)
+                stderr=err, start_new_session=True, env=self.env)
+        self.watchdog.guard(self.loadgen.pid)
         try:
             wait_for_file(w / "loadgen.ready", self.loadgen, "loadgen", 60)
         except CellError as exc:
-            raise CellError(f"{exc}: {self.tail('loadgen.err')}") from None
+            raise CellError(f"{exc}: {self.last_line('loadgen.err')}") from None
 
     def run_top(self) -> None:
         a = self.args
@@ -237,9 +335,36 @@ class Cell:
         if res.returncode != 0:
             raise CellError(f"top failed: {res.stderr.decode().strip()}")
 
-    def tail(self, name: str) -> str:
-        text = (self.work / name).read_text(errors="replace").strip()
-        return text.splitlines()[-1] if text else "(no message)"
+    def tail(self, name: str, lines: int) -> str:
+        """The last lines of a file of the cell's, or "" if none."""
+        try:
+            text = (self.work / name).read_text(errors="replace").strip()
+        except FileNotFoundError:
+            return ""
+        return "\n".join(text.splitlines()[-lines:])
+
+    def last_line(self, name: str) -> str:
+        return self.tail(name, 1) or "(no message)"
+
+    def server_pid(self) -> int:
+        """The server's pid, below rusage, once the warm-up is over."""
+        kids = procfs.children(self.server.pid) if self.server.poll() is None else []
+        if not kids:
+            raise CellError(f"the server exited during the warm-up "
+                            f"(status {self.server.wait()}): {self.last_line('server.err')}")
+        return kids[0]
+
+    def summary(self) -> dict:
+        """The server's JSON summary: its last line on stderr."""
+        line = self.last_line("server.err")
+        try:
+            summary = json.loads(line)
+        except json.JSONDecodeError:
+            summary = None
+        if not isinstance(summary, dict):
+            raise CellError(f"the server's last line on stderr is not its JSON summary "
+                            f"(the server contract, README): {line[:200]!r}")
+        return summary
 
     def measure(self) -> dict:
         a = self.args
@@ -248,7 +373,7 @@ class Cell:
         port = self.start_server()
         self.start_loadgen(port)
         time.sleep(a.warmup)
-        server_pid = procfs.children(self.server.pid)[0]  # below rusage
+        server_pid = self.server_pid()
         loadgen_pid = self.loadgen.pid if self.loadgen else None
         start = sample(server_pid, loadgen_pid)
         self.run_top()
@@ -257,14 +382,14 @@ class Cell:
 
         if self.remote:
             self.remote.stop(self.work / "loadgen.json")
-        elif stop(self.loadgen) != 0:
-            raise CellError(f"loadgen failed: {self.tail('loadgen.err')}")
+        elif stop(self.loadgen, "loadgen", a.stop_timeout) != 0:
+            raise CellError(f"loadgen failed: {self.last_line('loadgen.err')}")
         time.sleep(DRAIN_S)
-        status = stop(self.server)
+        status = stop(self.server, f"the server ({self.server_name})", a.stop_timeout)
         if status != 0:
             raise CellError(f"the server exited with status {status}: "
-                            f"{self.tail('server.err')}")
-        summary = json.loads(self.tail("server.err"))
+                            f"{self.last_line('server.err')}")
+        summary = self.summary()
         self.check(summary)
         return self.metadata(started, port, summary)
 
@@ -321,9 +446,12 @@ class Cell:
                 "top": first_line(["top", "-V"]),
                 "python": sys.version.split()[0],
                 "server_sha256": sha256(shutil.which(server_bin) or server_bin),
+                "server_files_sha256": command_files(a.server_cmd),
                 "loadgen_sha256": sha256(a.loadgen),
                 "rusage_sha256": sha256(a.rusage),
             },
+            # The lock's wait, and what had to be cleared before the cell.
+            "before": self.before,
             "started_utc": started,
             "ended_utc": now_utc(),
         }
@@ -348,7 +476,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--top-delay", type=float, default=1.0, help="seconds")
     p.add_argument("--load-tolerance", type=float, default=0.02,
                    help="largest accepted shortfall of the load, as a fraction")
+    p.add_argument("--stop-timeout", type=float, default=10.0,
+                   help="seconds the server and loadgen get to exit on SIGTERM")
     p.add_argument("--allow-shared-cpus", action="store_true")
+    p.add_argument("--fail-flagged", action="store_true",
+                   help="fail a flagged cell instead of keeping it with its flags")
     p.add_argument("--network", choices=netpath.PATHS, default="loopback",
                    help="how the load reaches the server (scripts/netpath.py)")
     p.add_argument("--network-fallback", metavar="WHY",
@@ -367,6 +499,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
+def say(text: str) -> None:
+    print(f"measure: {text}", file=sys.stderr, flush=True)
+
+
 def stop_on_signal(signum, frame):
     """SIGTERM (Snakemake cancelling the job) unwinds like an error, so the
     server and loadgen, each in a session of its own, are killed too."""
@@ -379,8 +515,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         Cell(args).run()
     except (CellError, CpuPlanError, NetPathError, RemoteError, OSError, ValueError) as exc:
-        print(f"measure: cell {args.server} vcpus={args.vcpus} clients={args.clients} "
-              f"repetition={args.repetition} failed: {exc}", file=sys.stderr)
+        say(f"cell {args.server} vcpus={args.vcpus} clients={args.clients} "
+            f"repetition={args.repetition} failed: {exc}")
         return 1
     return 0
 

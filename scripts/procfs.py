@@ -99,3 +99,26 @@ def read_cpu_stat() -> dict[str, dict[str, int]]:
         name, *values = line.split()
         cpus[name] = dict(zip(STAT_FIELDS, (int(v) for v in values)))
     return cpus
+
+
+def each_process(*names: str):
+    """(pid, [content of each /proc/PID/NAME]) for every process whose
+    files could all be read; one that exits meanwhile, or is not ours to
+    read, is left out."""
+    for entry in os.scandir("/proc"):
+        if entry.name.isdigit():
+            try:
+                yield int(entry.name), [Path(entry.path, n).read_bytes() for n in names]
+            except OSError:
+                continue
+
+
+def process_ticks() -> dict[int, tuple[str, int]]:
+    """pid -> (command name, utime+stime in ticks) of every process."""
+    found = {}
+    for pid, [raw] in each_process("stat"):
+        stat = raw.decode(errors="replace")
+        fields = stat[stat.rindex(")") + 2:].split()
+        found[pid] = (stat[stat.index("(") + 1:stat.rindex(")")],
+                      int(fields[11]) + int(fields[12]))
+    return found

@@ -47,13 +47,14 @@ class RemoteLoadgen:
     """loadgen run on host over ssh; the stats come back over the same
     connection."""
 
-    def __init__(self, host: str, command: list[str], ssh_options: list[str], err: Path):
+    def __init__(self, host: str, command: list[str], ssh_options: list[str], err: Path,
+                 env: dict[str, str] | None = None):
         self.host, self.err = host, err
         script = SCRIPT.format(loadgen=shlex.join(command))
         with open(err, "wb") as stderr:
             self.proc = subprocess.Popen(
                 [*SSH, *ssh_options, host, script], stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE, stderr=stderr, start_new_session=True)
+                stdout=subprocess.PIPE, stderr=stderr, start_new_session=True, env=env)
         self.hostname: str | None = None
 
     def failure(self, what: str) -> RemoteError:

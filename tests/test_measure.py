@@ -11,6 +11,7 @@ import psutil
 import pytest
 
 from conftest import REPO
+from scripts.cell import AGREE_ABS_S, AGREE_REL, parse_cell
 
 FAULTY = f"{sys.executable} {REPO / 'tests/servers/faulty.py'}"
 
@@ -39,10 +40,48 @@ def assert_failed_cleanly(res, out: Path, why: str) -> None:
     assert leftovers(out) == []
 
 
+def assert_one_line(res) -> str:
+    """The failure's last line, and no traceback anywhere."""
+    assert "Traceback" not in res.stderr, res.stderr
+    return res.stderr.strip().splitlines()[-1]
+
+
 def test_a_server_that_crashes_fails_the_cell(bin_dir, tmp_path):
     out = tmp_path / "cell"
     res = measure(bin_dir, out, f"{FAULTY} --fault crash")
     assert_failed_cleanly(res, out, "loadgen failed")
+
+
+def test_a_server_that_dies_during_the_warmup_says_so_and_why(bin_dir, tmp_path):
+    out = tmp_path / "cell"
+    res = measure(bin_dir, out, f"{FAULTY} --fault crash", "--warmup", "2")
+    assert_failed_cleanly(res, out, "the server exited during the warm-up (status 3): "
+                                    "faulty: crashing on purpose")
+    assert "the server's last lines on stderr:\n  faulty: crashing on purpose" in res.stderr
+    assert assert_one_line(res).startswith("measure: cell faulty")
+
+
+@pytest.mark.parametrize("fault, why", [
+    ("no-summary", "the server's last line on stderr is not its JSON summary "
+                   "(the server contract, README): '(no message)'"),
+    ("bad-summary", "is not its JSON summary (the server contract, README): 'bye'"),
+    ("ignore-term", "the server (python3) ignored SIGTERM for 2 s"),
+])
+def test_a_server_that_breaks_the_contract_at_the_end_fails_in_one_line(fault, why, bin_dir,
+                                                                        tmp_path):
+    out = tmp_path / "cell"
+    res = measure(bin_dir, out, f"python3 {REPO / 'tests/servers/faulty.py'} --fault {fault}",
+                  "--stop-timeout", "2")
+    assert_failed_cleanly(res, out, why)
+    assert why in assert_one_line(res)
+
+
+def test_a_server_that_exits_before_it_is_ready_shows_its_message(bin_dir, tmp_path):
+    out = tmp_path / "cell"
+    res = measure(bin_dir, out, f"{sys.executable} -c 'import sys; sys.exit(\"no config\")'")
+    assert_failed_cleanly(res, out, "the server exited with status 1 before it was ready: "
+                                    "no config")
+    assert assert_one_line(res).endswith("no config")
 
 
 def test_a_load_that_misses_its_target_fails_the_cell(bin_dir, tmp_path):
@@ -54,7 +93,8 @@ def test_a_load_that_misses_its_target_fails_the_cell(bin_dir, tmp_path):
 def test_a_server_that_never_listens_fails_the_cell(bin_dir, tmp_path):
     out = tmp_path / "cell"
     res = measure(bin_dir, out, f"{sys.executable} -c 'import sys; sys.exit(4)'")
-    assert_failed_cleanly(res, out, "the server exited with status 4")
+    assert_failed_cleanly(res, out, "the server exited with status 4 before it was ready: "
+                                    "(no message)")
 
 
 def test_too_many_vcpus_fails_before_starting_anything(bin_dir, tmp_path):
@@ -93,3 +133,24 @@ def test_shared_cpus_are_allowed_only_when_asked_and_flagged(bin_dir, tmp_path):
     meta = json.loads((out / "meta.json").read_text())
     assert meta["shared_cpus"] is True
     assert meta["server_cpus"] == meta["aux_cpus"] == sorted(os.sched_getaffinity(0))
+
+
+def test_2048_clients_top_agrees_or_the_cell_says_why_not(bin_dir, tmp_path):
+    """With thousands of processes each below one clock tick over the
+    window, top's sum (and utime + stime's) says nothing: the cell says so,
+    with the bound, and holds only schedstat."""
+    out = tmp_path / "cell"
+    res = measure(bin_dir, out, str(bin_dir / "papayachat"), "--clients", "2048",
+                  "--rate", "8kbps", "--write-interval", "40ms", "--warmup", "1")
+    assert res.returncode == 0, res.stderr
+    cell = parse_cell(out)["cells"].iloc[0]
+    assert cell["server_processes"] == 2049
+    limit = max(AGREE_REL * cell["server_cpu_pct_schedstat"],
+                100 * AGREE_ABS_S / cell["top_window_s"])
+    if cell["top_checked"]:
+        assert abs(cell["server_cpu_pct_top"] - cell["server_cpu_pct_schedstat"]) <= limit
+    else:
+        assert cell["top_hidden_pct"] > limit
+        assert "top left out of the CPU agreement check: its counters at zero can hide up " \
+               f"to {cell['top_hidden_pct']:.0f} % of a CPU" in res.stderr
+    assert not cell["flag_sources"]

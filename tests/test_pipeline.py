@@ -4,14 +4,15 @@ repo: the dataset it yields, what a change reruns, and bad config values."""
 import json
 import re
 import shutil
+import subprocess
 from datetime import datetime
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
-from conftest import TINY, copy_repo, snakemake, text_of
-from scripts.report.quality import AGREE_ABS_S, AGREE_REL
+from conftest import SNAKEMAKE, TINY, copy_repo, snakemake, text_of
+from scripts.cell import AGREE_ABS_S, AGREE_REL
 from scripts.study import CHARTS
 
 def test_tiny_matrix_yields_the_dataset(measured):
@@ -197,3 +198,37 @@ def test_shared_cpus_as_the_message_says_are_flagged_and_named(measured, tmp_pat
     text = text_of((work / "results/report.html").read_text())
     h2 = text.split("H2, 1 → 2 vCPUs", 1)[1].split("Network:", 1)[0]
     assert "This rests on 4 flagged cells of 8 (shared CPUs: 4" in h2
+
+
+def test_two_runs_with_other_targets_never_measure_at_once(measured, tmp_path):
+    """Snakemake keeps the cells of one run apart, not those of two runs
+    (here: the same checkout, other targets): the host's lock does."""
+    work = copy_repo(tmp_path)
+    shutil.copytree(measured / "results/bin", work / "results/bin", symlinks=True)
+    shutil.copytree(measured / ".snakemake", work / ".snakemake", symlinks=True)
+    config = [*TINY, "clients=2", "network=loopback"]
+    targets = [f"results/raw/{s}/loopback/vcpus1/clients2/rep1" for s in ("papayachat",
+                                                                          "goroutines")]
+    runs = [subprocess.Popen([*SNAKEMAKE, "--cores", "2", target, "--config", *config],
+                             cwd=work, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                             text=True) for target in targets]
+    logs = [run.communicate(timeout=300)[0] for run in runs]
+    assert [run.returncode for run in runs] == [0, 0], logs
+    windows = []
+    for target in targets:
+        samples = json.loads((work / target / "samples.json").read_text())
+        meta = json.loads((work / target / "meta.json").read_text())
+        windows.append((datetime.fromisoformat(meta["started_utc"]),
+                        datetime.fromisoformat(samples["end"]["utc"]),
+                        meta["before"]["lock_wait_s"]))
+    (a_start, a_end, a_wait), (b_start, b_end, b_wait) = sorted(windows)
+    assert a_end < b_start, windows
+    assert b_wait > 0 and "measure: waiting for the measurement that holds" in "".join(logs)
+
+
+def test_a_checkout_whose_path_has_spaces_builds_and_measures(tmp_path):
+    work = copy_repo(tmp_path / "my checkout")
+    target = "results/raw/papayachat/loopback/vcpus1/clients1/rep1"
+    snakemake(work, target, config=[*TINY, "servers=papayachat", "clients=1",
+                                    "network=loopback", "top_frames=2"])
+    assert json.loads((work / target / "meta.json").read_text())["clients"] == 1

@@ -81,6 +81,10 @@ def cell_row(server: str, vcpus: int, clients: int, rep: int, pct: float,
         "gomaxprocs": vcpus if server == "goroutines" else None,
         "server_cpus": ",".join(str(c) for c in range(1, vcpus + 1)),
         "shared_cpus": False, "flag_steal": False, "flag_aux_busy": False, "flagged": False,
+        "flag_sources": False, "flag_cadence": False, "loadgen_cadence_ratio": 0.99,
+        "top_checked": True, "ticks_checked": True, "top_hidden_pct": 0.0,
+        "ticks_hidden_pct": 0.0, "top_zero_rows": 0, "ticks_zero_threads": 0,
+        "lock_wait_s": 0.0, "server_cpus_busy_before_pct": 0.0,
         "server_address": "127.0.0.1", "rps_device": "" if network == "loopback" else "lo",
         "rps_cpus": "" if network == "loopback" else "00000002", "network_fallback": "",
         "loadgen_host": host, "loadgen_hostname": host,
@@ -595,3 +599,28 @@ def test_three_servers_each_in_findings_ranking_charts_and_tables(tmp_path):
     for name in CHARTS:
         spec = (work / "results/charts" / f"{name}.vl.json").read_text()
         assert all(s in spec for s in ("papayachat", "goroutines", "pythreads")), name
+
+
+def test_cells_whose_top_says_nothing_are_named_with_the_bound_and_the_reason(tmp_path):
+    """At 64 clients of papayachat on 1 vCPU, every process under one tick:
+    top is left out of the check, and the report says why and how much it
+    could hide; a cadence flag is shown with its reason."""
+    dataset = write_dataset(tmp_path / "dataset", CPU)
+    cells = pd.read_parquet(dataset / "cells.parquet")
+    light = (cells["server"] == "papayachat") & (cells["clients"] == 4) & (cells["vcpus"] == 1)
+    cells.loc[light, ["top_checked", "ticks_checked"]] = False
+    cells.loc[light, "top_zero_rows"] = 5
+    cells.loc[light, "top_hidden_pct"] = 5 * 100 / 100 / WINDOW_S
+    slow = light & (cells["repetition"] == 1)
+    cells.loc[slow, ["flag_cadence", "flagged"]] = True
+    cells.loc[slow, "loadgen_cadence_ratio"] = 0.5
+    cells.to_parquet(dataset / "cells.parquet")
+    text = text_of(report_from(tmp_path, dataset))
+    assert ("Left out of the agreement check: top in 3 cells (papayachat 1 vCPU 4 clients rep 1; "
+            "papayachat 1 vCPU 4 clients rep 2; papayachat 1 vCPU 4 clients rep 3) and "
+            "utime + stime ticks in 3 cells.") in text
+    assert ("their sum can hide up to 0.500 % of a CPU (papayachat 1 vCPU 4 "
+            "clients rep 1: 5 rows at zero)") in text
+    assert ("papayachat 1 vCPU 4 clients rep 1: loadgen made 50 % of the writes its cadence "
+            "asks (below 80 %)") in text
+    assert "yes (top and ticks out)" in text

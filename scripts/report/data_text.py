@@ -106,9 +106,56 @@ def quality_short(q: Quality) -> str:
             + ".")
 
 
+def sources_words(q: Quality) -> str:
+    pc, t = q.per_cell, q.thresholds
+    n, disagree = len(pc), pc[~pc["agree"]]
+    most = {src: pc.loc[pc[f"{src}_checked"], f"{src}_dev_pct"].abs().max()
+            for src in ("top", "ticks")}
+    return (f"CPU sources: top and utime + stime ticks, where held to schedstat (below), "
+            f"agree with it (within {fmt(t['agree_rel_pct'])} % or {fmt(t['agree_abs_s'])} "
+            f"CPU-s) in {n - len(disagree)} of {n} cells; there, top deviates by "
+            f"{fmt(most['top'])} % at most and ticks by {fmt(most['ticks'])} %"
+            + (f"; disagreeing: {'; '.join(disagree['name'])}." if len(disagree) else "."))
+
+
+def hidden_words(q: Quality) -> str:
+    """Where top and ticks could not be held to schedstat, and why."""
+    pc = q.per_cell
+    out = {src: pc[~pc[f"{src}_checked"]] for src in ("top", "ticks")}
+    if out["top"].empty and out["ticks"].empty:
+        return (f"top's process rows at 0.0 in every frame could hide at most "
+                f"{fmt(pc['top_hidden_pct'].max())} % of a CPU in any cell, within the "
+                "agreement limit, so every cell's top was held to it.")
+    worst = pc.loc[pc["top_hidden_pct"].idxmax()]
+    return (f"Left out of the agreement check: top in {plural(len(out['top']), 'cell')}"
+            + (f" ({'; '.join(out['top']['name'])})" if len(out["top"]) else "")
+            + f" and utime + stime ticks in {plural(len(out['ticks']), 'cell')}. There, "
+            "many server processes each used less than one 10 ms clock tick over the "
+            "window, so their counters did not move and top printed them as 0.0; their "
+            f"sum can hide up to {fmt(worst['top_hidden_pct'])} % of a CPU ("
+            f"{worst['name']}: {int(worst['top_zero_rows'])} rows at zero), more than the "
+            "agreement limit. schedstat counts every nanosecond and carries those cells. "
+            "Any study that sums top's rows hides a process-per-client server's cost the "
+            "same way once its processes are many and each is light.")
+
+
+def isolation_words(q: Quality) -> str:
+    """What kept other work away from each cell: the host's lock and the
+    idle check before the server started."""
+    cells = q.cells.dropna(subset=["lock_wait_s"])
+    if cells.empty:
+        return "No record of the host's lock or of the idle check (cells measured before both)."
+    waited = cells[cells["lock_wait_s"] > 0]
+    return (f"Isolation: each of {plural(len(cells), 'cell')} held the host's measurement lock "
+            f"while it measured ({plural(len(waited), 'cell')} waited for it, at most "
+            f"{fmt(cells['lock_wait_s'].max())} s), and its server started only once the "
+            f"server's CPUs were at most {fmt(q.thresholds['quiet_pct'])} % busy (they were "
+            f"at most {fmt(cells['server_cpus_busy_before_pct'].max())} %).")
+
+
 def quality_long(q: Quality, expected: list[int]) -> list[str]:
     pc, n, t = q.per_cell, len(q.per_cell), q.thresholds
-    disagree, busy, flagged = pc[~pc["agree"]], q.where("busy"), q.where("flagged")
+    busy, flagged = q.where("busy"), q.where("flagged")
     zero = pc[pc["cpu_top_frames_zero"] > 0]
     return [
         f"{plural(n, 'cell')} in the dataset. vCPU levels measured: {commas(q.measured)}; "
@@ -119,20 +166,19 @@ def quality_long(q: Quality, expected: list[int]) -> list[str]:
         f"{q.worst_load['name']}; the mean over cells of the per-cell mean ratio was "
         f"{pc['achieved_ratio_mean'].mean():.4f} (load_tolerance: "
         f"{distinct(q.cells['load_tolerance'])}).",
-        f"CPU sources: top and utime + stime ticks agree with schedstat (within "
-        f"{fmt(t['agree_rel_pct'])} % or {fmt(t['agree_abs_s'])} CPU-s) in {n - len(disagree)} "
-        f"of {n} cells; top deviates by {fmt(pc['top_dev_pct'].abs().max())} % at most and "
-        f"ticks by {fmt(pc['ticks_dev_pct'].abs().max())} %"
-        + (f"; disagreeing: {'; '.join(disagree['name'])}." if len(disagree) else "."),
+        sources_words(q),
+        hidden_words(q),
         f"top frames without a server row, counted as 0 %: "
         f"{int(pc['cpu_top_frames_zero'].sum())} of {int(pc['top_frames'].sum())} frames, "
         f"in {plural(len(zero), 'cell')}" + (f" ({'; '.join(zero['name'])})" if len(zero) else "")
         + ". A server too idle for top's 10 ms ticks shows 0 % in a frame; schedstat "
         "still counts it.",
         f"Flagged cells (shared CPUs, steal above {fmt(t['steal_pct'])} %, load generator's "
-        f"CPUs above {fmt(t['aux_busy_pct'])} % busy): {len(flagged)}"
-        + (": " + "; ".join(f"{r['name']} ({r['flags']})" for _, r in flagged.iterrows()) + "."
-           if len(flagged) else "."),
+        f"CPUs above {fmt(t['aux_busy_pct'])} % busy, CPU sources that disagree, loadgen "
+        f"below {fmt(t['cadence_pct'])} % of its write cadence): {len(flagged)}"
+        + (": " + "; ".join(f"{r['name']}: {r['flag_reasons']}" for _, r in flagged.iterrows())
+           + "." if len(flagged) else "."),
+        isolation_words(q),
         f"Other work on the server's CPUs (busy time beyond the server, interrupts and steal) "
         f"exceeded {fmt(t['other_busy_pct'])} % in {len(busy)} of {n} cells (at most "
         f"{fmt(pc['other_busy_pct'].max())} %)"

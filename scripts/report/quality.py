@@ -7,14 +7,11 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from scripts.cell import AUX_BUSY_FLAG_PCT, FLAGS, STEAL_FLAG_PCT
+from scripts.cell import (AGREE_ABS_S, AGREE_REL, AUX_BUSY_FLAG_PCT, CADENCE_FLAG_RATIO, FLAGS,
+                          STEAL_FLAG_PCT, flag_reasons)
+from scripts.measure import QUIET_BUSY_PCT
 from scripts.stats import GROUP, vcpu_levels
 
-# Two CPU sources agree when within 10 % of schedstat or 0.05 CPU-s: at low
-# load, ticks (10 ms) cannot do better. tests/test_pipeline.py holds real
-# cells to the same bounds.
-AGREE_REL = 0.10
-AGREE_ABS_S = 0.05
 # Above this, the server's CPUs were busy with work other than the server
 # and its interrupts: something else ran on them during the window.
 OTHER_BUSY_PCT = 10.0
@@ -26,7 +23,10 @@ CELL_COLUMNS = [
     "window_s", "loadgen_writes_per_s", "loadgen_cpu_pct", "achieved_ratio_max",
     "server_cpu_s_top", "server_cpu_s_ticks", "server_cpu_pct_top", "server_cpu_pct_ticks",
     "server_cpus_idle_pct", "server_cpus_irq_pct", "server_cpus_steal_pct",
-    "aux_cpus_busy_pct", "server_threads_exited", "cpu_top_frames_zero", *FLAGS,
+    "aux_cpus_busy_pct", "server_threads_exited", "cpu_top_frames_zero", "top_checked",
+    "ticks_checked", "top_hidden_pct", "ticks_hidden_pct", "top_zero_rows",
+    "loadgen_cadence_ratio", "server_cpu_s_schedstat", "lock_wait_s",
+    "server_cpus_busy_before_pct", *FLAGS,
 ]
 
 
@@ -43,12 +43,11 @@ def cell_quality(cells: pd.DataFrame) -> pd.DataFrame:
                        "server_cpu_pct_schedstat", "server_cpu_pct_ticks",
                        "server_cpus_softirq_pct", "server_cpus_steal_pct",
                        "aux_cpus_busy_pct", "loadgen_cpu_pct", "server_threads_exited",
-                       "cpu_top_frames_zero", "top_frames", "flagged"]].copy()
-    limit = (AGREE_REL * cells["server_cpu_s_schedstat"]).clip(lower=AGREE_ABS_S)
+                       "cpu_top_frames_zero", "top_frames", "top_checked", "ticks_checked",
+                       "top_hidden_pct", "top_zero_rows", "flagged"]].copy()
     q["top_dev_pct"] = deviation_pct(cells, "top")
     q["ticks_dev_pct"] = deviation_pct(cells, "ticks")
-    q["agree"] = ((cells["server_cpu_s_top"] - cells["server_cpu_s_schedstat"]).abs() <= limit) \
-        & ((cells["server_cpu_s_ticks"] - cells["server_cpu_s_schedstat"]).abs() <= limit)
+    q["agree"] = ~cells["flag_sources"]
     q["below_target"] = cells["achieved_ratio_min"] < 1 - cells["load_tolerance"]
     # Busy time of the server's CPUs not explained by the server itself,
     # interrupts or steal: other processes ran there.
@@ -58,6 +57,7 @@ def cell_quality(cells: pd.DataFrame) -> pd.DataFrame:
     q["busy"] = q["other_busy_pct"] > OTHER_BUSY_PCT
     q["flags"] = [", ".join(name for column, name in FLAGS.items() if getattr(c, column))
                   for c in cells.itertuples()]
+    q["flag_reasons"] = ["; ".join(flag_reasons(row).values()) for _, row in cells.iterrows()]
     # With several hosts or paths, cells are named with them.
     hosts, paths = cells["host"].nunique() > 1, cells["network"].nunique() > 1
     q["name"] = [f"{c.server} {c.vcpus} vCPU {c.clients} clients rep {c.repetition}"
@@ -92,7 +92,8 @@ def quality(cells: pd.DataFrame, expected: list[int]) -> Quality:
                    twice[twice.map(len) > 1].to_dict(),
                    {"agree_rel_pct": 100 * AGREE_REL, "agree_abs_s": AGREE_ABS_S,
                     "other_busy_pct": OTHER_BUSY_PCT, "steal_pct": STEAL_FLAG_PCT,
-                    "aux_busy_pct": AUX_BUSY_FLAG_PCT})
+                    "aux_busy_pct": AUX_BUSY_FLAG_PCT,
+                    "cadence_pct": 100 * CADENCE_FLAG_RATIO, "quiet_pct": QUIET_BUSY_PCT})
 
 
 def cpu_count(cpus: str) -> int:

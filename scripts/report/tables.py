@@ -67,6 +67,12 @@ def summary_table(summary: pd.DataFrame) -> Table:
     ], warn=lambda r: r["flagged_cells"] > 0)
 
 
+def agree_cell(r) -> str:
+    """yes or NO, and which sources were left out of the check."""
+    out = [src for src in ("top", "ticks") if not r[f"{src}_checked"]]
+    return ("yes" if r["agree"] else "NO") + (f" ({' and '.join(out)} out)" if out else "")
+
+
 def quality_table(per_cell: pd.DataFrame) -> Table:
     return table(per_cell, [
         ("host", lambda r: r["host"], True), ("server", lambda r: r["server"], True),
@@ -78,7 +84,7 @@ def quality_table(per_cell: pd.DataFrame) -> Table:
         *formatted({"CPU % schedstat": "server_cpu_pct_schedstat", "top": "server_cpu_pct_top",
                     "ticks": "server_cpu_pct_ticks", "top − sched %": "top_dev_pct",
                     "ticks − sched %": "ticks_dev_pct"}),
-        ("agree", lambda r: "yes" if r["agree"] else "NO", True),
+        ("agree", agree_cell, True),
         ("top frames at 0 %", lambda r: r["cpu_top_frames_zero"], False),
         *formatted({"softirq %": "server_cpus_softirq_pct", "other busy %": "other_busy_pct",
                     "steal %": "server_cpus_steal_pct", "aux busy %": "aux_cpus_busy_pct"}),

@@ -1,7 +1,9 @@
 """A server under the server contract that misbehaves on purpose, so that
 tests can check how a cell fails. --fault crash: it exits 3 a second after
-its first client was greeted. --fault stall: it never reads, so the load
-cannot reach its target."""
+its first client was greeted, saying why on stderr. --fault stall: it never
+reads, so the load cannot reach its target. --fault no-summary and
+--fault bad-summary: on SIGTERM it exits 0 without its JSON summary, or with
+a line that is not JSON. --fault ignore-term: it ignores SIGTERM."""
 
 import argparse
 import json
@@ -20,7 +22,7 @@ def main() -> None:
     p.add_argument("--port", type=int, default=0)
     p.add_argument("--ready-file")
     p.add_argument("--max-clients", type=int, default=4096)
-    p.add_argument("--fault", choices=["crash", "stall"], required=True)
+    p.add_argument("--fault", choices=["crash", "stall", "no-summary", "bad-summary", "ignore-term"], required=True)
     args = p.parse_args()
     listener = socket.create_server((args.host, args.port))
     if args.ready_file:
@@ -32,16 +34,23 @@ def main() -> None:
 
     def stop(signum, frame):
         summary = {"accepted": len(clients), "refused": 0, "bytes_received": 0}
-        print(json.dumps(summary), file=sys.stderr, flush=True)
+        last = {"no-summary": "", "bad-summary": "bye\n"}.get(args.fault,
+                                                             json.dumps(summary) + "\n")
+        sys.stderr.write(last)
+        sys.stderr.flush()
         os._exit(0)
 
-    signal.signal(signal.SIGTERM, stop)
+    def crash():
+        print("faulty: crashing on purpose", file=sys.stderr, flush=True)
+        os._exit(3)
+
+    signal.signal(signal.SIGTERM, signal.SIG_IGN if args.fault == "ignore-term" else stop)
     while True:
         conn, _ = listener.accept()
         conn.sendall(GREETING)
         clients.append(conn)
         if args.fault == "crash" and len(clients) == 1:
-            threading.Timer(1.0, lambda: os._exit(3)).start()
+            threading.Timer(1.0, crash).start()
 
 
 if __name__ == "__main__":

@@ -131,7 +131,13 @@ def tool_sources(wildcards):
 
 # The Python modules a job imports count as its inputs: Snakemake sees
 # only the code written in the workflow, and a changed parser must reparse.
-MEASURE_CODE = ["scripts/measure.py", "scripts/procfs.py", "scripts/cpus.py"]
+MEASURE_CODE = [
+    "scripts/measure.py",
+    "scripts/procfs.py",
+    "scripts/cpus.py",
+    "scripts/hostlock.py",
+    "scripts/orphans.py",
+]
 PARSE_CODE = ["scripts/cell.py", "scripts/topparse.py"]
 STATS_CODE = [
     "scripts/stats.py",

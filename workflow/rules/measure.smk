@@ -31,6 +31,7 @@ rule measure:
         top_delay=config["top_delay"],
         load_tolerance=config["load_tolerance"],
         shared="--allow-shared-cpus" if config["allow_shared_cpus"] else "",
+        fail_flagged="--fail-flagged" if config["fail_flagged"] else "",
         network=network_options,
     message:
         "Measuring {wildcards.server}: {wildcards.vcpus} vCPUs, "
@@ -45,5 +46,5 @@ rule measure:
         " --message {params.message:q} --write-interval {params.write_interval:q}"
         " --warmup {params.warmup} --top-frames {params.top_frames}"
         " --top-delay {params.top_delay} --load-tolerance {params.load_tolerance}"
-        " {params.shared} --network {wildcards.network} {params.network:q}"
+        " {params.shared} {params.fail_flagged} --network {wildcards.network} {params.network:q}"
         " --out {output} 2>&1 | tee {log}"

@@ -1,0 +1,95 @@
+"""One measurement at a time on this host, whatever started it.
+
+Snakemake's own resources keep the cells of one run apart, but not those of
+a second run with other targets, another checkout, or a cell measured by
+hand: two cells measured at once load each other's CPUs and both look
+valid. So every measurement holds an exclusive flock(2) on one file in a
+fixed system folder (not in the checkout) for as long as its programs run.
+The kernel drops the lock when its holder dies, however it dies, so a
+killed measurement never leaves the host locked.
+"""
+
+import fcntl
+import os
+import sys
+import time
+from pathlib import Path
+
+# /run/lock is world-writable (sticky) on Debian and most Linux systems;
+# /tmp stands in where it is missing.
+LOCK_DIR = Path("/run/lock") if Path("/run/lock").is_dir() else Path("/tmp")
+LOCK_PATH = LOCK_DIR / "papaya-bench.lock"
+# How often a waiting measurement says it still waits.
+REMIND_S = 60.0
+POLL_S = 0.1
+
+
+def _open(path: Path) -> tuple[int, bool]:
+    """The lock file, read-write where allowed. In a sticky folder a file
+    of another user cannot be opened with O_CREAT (fs.protected_regular),
+    nor written, but a read-only descriptor can still take the lock."""
+    try:
+        return os.open(path, os.O_RDWR), True
+    except FileNotFoundError:
+        pass
+    except PermissionError:
+        return os.open(path, os.O_RDONLY), False
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o666)
+        os.fchmod(fd, 0o666)  # whatever the umask: other users lock it too
+        return fd, True
+    except FileExistsError:  # another measurement made it just now
+        return _open(path)
+
+
+def holder(path: Path = LOCK_PATH) -> str:
+    """What the lock file says about the measurement that holds it."""
+    try:
+        return path.read_text().strip() or "unknown"
+    except OSError:
+        return "unknown"
+
+
+class HostLock:
+    """with HostLock(what): ... holds the host's measurement lock, waiting
+    (and saying so on stderr) while another measurement holds it."""
+
+    def __init__(self, what: str, path: Path = LOCK_PATH):
+        self.what, self.path = what, path
+        self.fd: int | None = None
+        self.writable = False
+        self.waited_s = 0.0
+
+    def __enter__(self) -> "HostLock":
+        fd, writable = _open(self.path)
+        start = time.monotonic()
+        next_word = start
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                pass
+            except OSError as exc:
+                os.close(fd)
+                raise OSError(exc.errno, f"cannot lock {self.path}: {exc.strerror}") from None
+            if time.monotonic() >= next_word:
+                waited = "" if next_word == start else f" (for {time.monotonic() - start:.0f} s)"
+                print(f"measure: waiting{waited} for the measurement that holds "
+                      f"{self.path}: {holder(self.path)}", file=sys.stderr, flush=True)
+                next_word += REMIND_S
+            time.sleep(POLL_S)
+        self.fd, self.writable = fd, writable
+        self.waited_s = time.monotonic() - start
+        if writable:
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, f"pid {os.getpid()}: {self.what}\n".encode(), 0)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.fd is None:
+            return
+        if self.writable:
+            os.ftruncate(self.fd, 0)
+        os.close(self.fd)  # closing releases the lock
+        self.fd = None

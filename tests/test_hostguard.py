@@ -1,0 +1,127 @@
+"""No cell is measured beside another one, or beside what an earlier one
+left: the host's measurement lock, the watchdog that kills a cell's
+programs when its measuring process is killed outright, and the next
+cell's sweep of whatever still escaped."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psutil
+
+from conftest import REPO
+from scripts import orphans
+from scripts.hostlock import LOCK_PATH, HostLock
+
+
+def start_measure(bin_dir: Path, out: Path, clients: int, frames: int) -> subprocess.Popen:
+    cmd = [sys.executable, "-m", "scripts.measure", "--server", "papayachat",
+           "--server-cmd", str(bin_dir / "papayachat"), "--rusage", str(bin_dir / "rusage"),
+           "--loadgen", str(bin_dir / "loadgen"), "--vcpus", "1", "--clients", str(clients),
+           "--warmup", "0.5", "--top-frames", str(frames), "--out", str(out)]
+    return subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            text=True)
+
+
+def of_cell(out: Path) -> list[int]:
+    return [pid for pid, (_, cell) in orphans.marked().items() if cell == str(out)]
+
+
+def wait_until_loaded(out: Path, proc: subprocess.Popen) -> None:
+    ready = Path(f"{out}.partial") / "loadgen.ready"
+    deadline = time.monotonic() + 30
+    while not ready.exists():
+        assert proc.poll() is None and time.monotonic() < deadline, proc.stdout.read()
+        time.sleep(0.05)
+
+
+def watchdog_of(proc: subprocess.Popen) -> psutil.Process:
+    return next(p for p in psutil.Process(proc.pid).children()
+                if "scripts.orphans" in p.cmdline())
+
+
+def gone_within(pids: list[int], seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if not [p for p in pids if psutil.pid_exists(p)
+                and psutil.Process(p).status() != psutil.STATUS_ZOMBIE]:
+            return True
+        time.sleep(0.02)
+    return False
+
+
+def test_kill_9_of_the_measuring_process_leaves_nothing_running(bin_dir, tmp_path):
+    out = tmp_path / "cell"
+    proc = start_measure(bin_dir, out, clients=16, frames=30)
+    try:
+        wait_until_loaded(out, proc)
+        left = of_cell(out)
+        assert len(left) >= 18  # rusage, the server and its 16 children, loadgen
+        proc.kill()
+        proc.wait()
+        assert gone_within(left, 1.0), [psutil.Process(p).name() for p in left]
+    finally:
+        for pid in of_cell(out):
+            os.kill(pid, signal.SIGKILL)
+
+
+def test_the_next_cell_kills_what_escaped_and_says_so(bin_dir, tmp_path):
+    """The watchdog killed too: the processes run on, and the next cell
+    kills them (they carry the marker) before it measures."""
+    first, second = tmp_path / "first", tmp_path / "second"
+    proc = start_measure(bin_dir, first, clients=8, frames=30)
+    try:
+        wait_until_loaded(first, proc)
+        watchdog_of(proc).kill()
+        proc.kill()
+        proc.wait()
+        escaped = of_cell(first)
+        assert len(escaped) >= 10
+        nxt = start_measure(bin_dir, second, clients=2, frames=2)
+        log, _ = nxt.communicate(timeout=120)
+        assert nxt.returncode == 0, log
+        assert f"measure: killed {len(escaped)} processes left by an earlier cell ({first}): " \
+               "papayachat x9" in log
+        assert of_cell(first) == []
+        before = json.loads((second / "meta.json").read_text())["before"]
+        assert before["orphans_killed"].startswith(f"killed {len(escaped)} processes")
+        assert before["server_cpus_busy_before_pct"] <= 20
+        assert not Path(f"{first}.partial").exists() or not of_cell(first)
+    finally:
+        for pid in of_cell(first):
+            os.kill(pid, signal.SIGKILL)
+
+
+def test_a_measurement_waits_for_the_lock_and_says_who_holds_it(bin_dir, tmp_path):
+    out = tmp_path / "cell"
+    with HostLock("a test holding the lock"):
+        proc = start_measure(bin_dir, out, clients=1, frames=2)
+        time.sleep(2)
+        assert proc.poll() is None and not Path(f"{out}.partial").exists()
+    log, _ = proc.communicate(timeout=120)
+    assert proc.returncode == 0, log
+    assert f"measure: waiting for the measurement that holds {LOCK_PATH}: pid {os.getpid()}: " \
+           "a test holding the lock" in log
+    before = json.loads((out / "meta.json").read_text())["before"]
+    assert before["lock_wait_s"] >= 1.5
+
+
+def test_a_busy_server_cpu_is_refused_naming_the_busiest_process(bin_dir, tmp_path):
+    out = tmp_path / "cell"
+    spin = subprocess.Popen([sys.executable, "-c", "while True: pass"],
+                            preexec_fn=lambda: os.sched_setaffinity(0, {1}))
+    try:
+        time.sleep(0.3)
+        proc = start_measure(bin_dir, out, clients=1, frames=2)
+        log, _ = proc.communicate(timeout=120)
+    finally:
+        spin.kill()
+        spin.wait()
+    assert proc.returncode == 1
+    assert "the server's CPUs (1) were" in log and "busy before it started" in log
+    assert f"(pid {spin.pid})" in log
+    assert not out.exists() and not Path(f"{out}.partial").exists()
