@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from scripts.hostlock import HostLock
 from scripts.procfs import TICKS_PER_S
 from scripts.topparse import TopParseError, parse_top
 
@@ -371,4 +372,6 @@ def main(argv: list[str]) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    # Never beside another run's measurement (scripts.hostlock).
+    with HostLock("parsing a cell", who="cell", shared=True):
+        sys.exit(main(sys.argv[1:]))

@@ -16,6 +16,7 @@ from pathlib import Path
 import altair as alt
 import pandas as pd
 
+from scripts.hostlock import HostLock
 from scripts.stats import GROUP, POINT, main_path, on_path, reference_ratios, vcpu_levels
 from scripts.study import CHARTS, EXPECTED_VCPUS
 # Offline: vega-embed's "open in editor" would load a remote page.
@@ -248,4 +249,6 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # Never beside another run's measurement (scripts.hostlock).
+    with HostLock("charts", who="charts", shared=True):
+        sys.exit(main())

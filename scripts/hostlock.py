@@ -7,6 +7,10 @@ valid. So every measurement holds an exclusive flock(2) on one file in a
 fixed system folder (not in the checkout) for as long as its programs run.
 The kernel drops the lock when its holder dies, however it dies, so a
 killed measurement never leaves the host locked.
+
+The workflow's other CPU-heavy jobs (parsing, statistics, charts, the
+report) hold the same lock shared: any number of them run together, but
+never during a measurement of another run.
 """
 
 import fcntl
@@ -43,19 +47,24 @@ def _open(path: Path) -> tuple[int, bool]:
 
 
 def holder(path: Path = LOCK_PATH) -> str:
-    """What the lock file says about the measurement that holds it."""
+    """What the lock file says about the measurement that holds it; empty
+    while only shared holders (data jobs) hold it."""
     try:
-        return path.read_text().strip() or "unknown"
+        text = path.read_text().strip()
     except OSError:
-        return "unknown"
+        text = ""
+    return text or "data jobs (parsing, statistics, charts, a report) of a run"
 
 
 class HostLock:
-    """with HostLock(what): ... holds the host's measurement lock, waiting
-    (and saying so on stderr) while another measurement holds it."""
+    """with HostLock(what, who): ... holds the host's measurement lock,
+    waiting (and saying so on stderr, as who) while another holds it;
+    shared=True for a job that may run beside others but not beside a
+    measurement."""
 
-    def __init__(self, what: str, path: Path = LOCK_PATH):
-        self.what, self.path = what, path
+    def __init__(self, what: str, who: str = "measure", shared: bool = False,
+                 path: Path = LOCK_PATH):
+        self.what, self.who, self.shared, self.path = what, who, shared, path
         self.fd: int | None = None
         self.writable = False
         self.waited_s = 0.0
@@ -66,7 +75,8 @@ class HostLock:
         next_word = start
         while True:
             try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                fcntl.flock(fd, (fcntl.LOCK_SH if self.shared else fcntl.LOCK_EX)
+                            | fcntl.LOCK_NB)
                 break
             except BlockingIOError:
                 pass
@@ -75,13 +85,14 @@ class HostLock:
                 raise OSError(exc.errno, f"cannot lock {self.path}: {exc.strerror}") from None
             if time.monotonic() >= next_word:
                 waited = "" if next_word == start else f" (for {time.monotonic() - start:.0f} s)"
-                print(f"measure: waiting{waited} for the measurement that holds "
-                      f"{self.path}: {holder(self.path)}", file=sys.stderr, flush=True)
+                print(f"{self.who}: waiting{waited} for what holds {self.path}: "
+                      f"{holder(self.path)}", file=sys.stderr, flush=True)
                 next_word += REMIND_S
             time.sleep(POLL_S)
-        self.fd, self.writable = fd, writable
+        # Only the one exclusive holder says who it is.
+        self.fd, self.writable = fd, writable and not self.shared
         self.waited_s = time.monotonic() - start
-        if writable:
+        if self.writable:
             os.ftruncate(fd, 0)
             os.pwrite(fd, f"pid {os.getpid()}: {self.what}\n".encode(), 0)
         return self

@@ -40,6 +40,7 @@ import pyarrow.parquet as pq
 import scipy.stats
 
 from scripts.cell import FLAGS
+from scripts.hostlock import HostLock
 from scripts.netpath import PATHS
 
 # A group of repetitions: one server at one point of the matrix, over one
@@ -322,4 +323,6 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # Never beside another run's measurement (scripts.hostlock).
+    with HostLock("statistics", who="stats", shared=True):
+        sys.exit(main())

@@ -104,7 +104,7 @@ def test_a_measurement_waits_for_the_lock_and_says_who_holds_it(bin_dir, tmp_pat
         assert proc.poll() is None and not Path(f"{out}.partial").exists()
     log, _ = proc.communicate(timeout=120)
     assert proc.returncode == 0, log
-    assert f"measure: waiting for the measurement that holds {LOCK_PATH}: pid {os.getpid()}: " \
+    assert f"measure: waiting for what holds {LOCK_PATH}: pid {os.getpid()}: " \
            "a test holding the lock" in log
     before = json.loads((out / "meta.json").read_text())["before"]
     assert before["lock_wait_s"] >= 1.5
@@ -125,3 +125,19 @@ def test_a_busy_server_cpu_is_refused_naming_the_busiest_process(bin_dir, tmp_pa
     assert "the server's CPUs (1) were" in log and "busy before it started" in log
     assert f"(pid {spin.pid})" in log
     assert not out.exists() and not Path(f"{out}.partial").exists()
+
+
+def test_a_data_job_never_runs_beside_a_measurement(tmp_path):
+    """Parsing, statistics, charts and the report hold the lock shared:
+    one started during a measurement waits for its end."""
+    with HostLock("a measurement"):
+        job = subprocess.Popen([sys.executable, "-m", "scripts.stats", str(tmp_path / "none"),
+                                str(tmp_path / "stats")], cwd=REPO, stderr=subprocess.PIPE,
+                               text=True)
+        time.sleep(1.5)
+        assert job.poll() is None
+    _, err = job.communicate(timeout=60)
+    assert err.startswith(f"stats: waiting for what holds {LOCK_PATH}: pid {os.getpid()}: "
+                          "a measurement\n")
+    with HostLock("a data job", shared=True), HostLock("another one", shared=True) as second:
+        assert second.waited_s < 0.5

@@ -2,6 +2,7 @@
 naming the cell, with no output left and no process left behind."""
 
 import json
+import re
 import os
 import subprocess
 import sys
@@ -154,3 +155,16 @@ def test_2048_clients_top_agrees_or_the_cell_says_why_not(bin_dir, tmp_path):
         assert "top left out of the CPU agreement check: its counters at zero can hide up " \
                f"to {cell['top_hidden_pct']:.0f} % of a CPU" in res.stderr
     assert not cell["flag_sources"]
+
+
+def test_a_flagged_cell_fails_when_fail_flagged_is_set(bin_dir, tmp_path):
+    """A write every 20 us for 64 clients is more than loadgen can make:
+    it falls behind its cadence, and the cell says so; kept by default,
+    failed with --fail-flagged."""
+    out = tmp_path / "cell"
+    fast = [str(bin_dir / "papayachat"), "--clients", "64", "--write-interval", "20us"]
+    res = measure(bin_dir, out, *fast, "--fail-flagged")
+    assert res.returncode == 1
+    assert re.search(r"failed: flagged \(.*loadgen made \d+ % of the writes its cadence asks "
+                     r"\(below 80 %\).*\) and fail_flagged is set$", assert_one_line(res))
+    assert not out.exists() and not Path(f"{out}.partial").exists()

@@ -223,7 +223,7 @@ def test_two_runs_with_other_targets_never_measure_at_once(measured, tmp_path):
                         meta["before"]["lock_wait_s"]))
     (a_start, a_end, a_wait), (b_start, b_end, b_wait) = sorted(windows)
     assert a_end < b_start, windows
-    assert b_wait > 0 and "measure: waiting for the measurement that holds" in "".join(logs)
+    assert b_wait > 0 and "measure: waiting for what holds" in "".join(logs)
 
 
 def test_a_checkout_whose_path_has_spaces_builds_and_measures(tmp_path):

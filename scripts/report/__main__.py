@@ -5,6 +5,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from scripts.hostlock import HostLock
 from scripts.report.page import Inputs, ReportError, render
 from scripts.stats import DatasetError
 from scripts.study import EXPECTED_VCPUS
@@ -57,4 +58,6 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # Never beside another run's measurement (scripts.hostlock).
+    with HostLock("the report", who="report", shared=True):
+        sys.exit(main())
