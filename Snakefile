@@ -22,10 +22,12 @@ include: "workflow/rules/build.smk"
 include: "workflow/rules/measure.smk"
 include: "workflow/rules/dataset.smk"
 include: "workflow/rules/report.smk"
+include: "workflow/rules/import.smk"
 
 
 rule all:
     default_target: True
     input:
         DATASET,
+        IMPORT_TARGETS,
         "results/report.html",

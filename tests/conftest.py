@@ -18,7 +18,13 @@ import pytest
 from scripts import measure
 
 REPO = Path(__file__).resolve().parents[1]
-SERVERS = ["papayachat", "goroutines"]
+# The 2022 study's raw logs live outside the project (their licence): see
+# ../shared/data/papayachat-2022/README.md.
+LOGS_2022 = Path(os.environ.get("PAPAYA_2022_LOGS", "/work/shared/data/papayachat-2022"))
+# Every server under the contract tests: its program and arguments. The
+# 2022 Go variant is goroutines relaying as the 2022 server did.
+SERVERS = {"papayachat": ("papayachat", []), "goroutines": ("goroutines", []),
+           "goroutines-2022": ("goroutines", ["--relay", "quoted"])}
 GREETING = b"HELLO papaya-bench\n"
 
 
@@ -51,6 +57,7 @@ class Server:
     """A server under test, started under the server contract."""
 
     def __init__(self, binary: Path, workdir: Path, *args: str):
+        self.args = args
         self.ready = workdir / f"{binary.name}.port"
         self.stdout_path = workdir / f"{binary.name}.out"
         self.stderr_path = workdir / f"{binary.name}.err"

@@ -11,8 +11,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from conftest import SNAKEMAKE, TINY, copy_repo, snakemake, text_of
+from conftest import LOGS_2022, SNAKEMAKE, TINY, copy_repo, snakemake, text_of
 from scripts.cell import AGREE_ABS_S, AGREE_REL
+from scripts.report.words import fmt, times
 from scripts.study import CHARTS
 
 def test_tiny_matrix_yields_the_dataset(measured):
@@ -115,6 +116,8 @@ def test_changed_setting_remeasures_every_cell(measured, setting):
     ("servers=[goroutines,bad/name]", "config key servers.1: 'bad/name' is not a server name"),
     ("merge_from=[nowhere/results]", "config key merge_from: nowhere/results holds no "
                                      "dataset/cells.parquet"),
+    ("import=[nowhere]", "config key import: nowhere: not a folder"),
+    ("import=[docs]", "config key import: docs: no log named like 1cpu64c1Mb.cm"),
 ])
 def test_bad_config_fails_before_any_job(bad, named, tmp_path):
     work = copy_repo(tmp_path)
@@ -232,3 +235,26 @@ def test_a_checkout_whose_path_has_spaces_builds_and_measures(tmp_path):
     snakemake(work, target, config=[*TINY, "servers=papayachat", "clients=1",
                                     "network=loopback", "top_frames=2"])
     assert json.loads((work / target / "meta.json").read_text())["clients"] == 1
+
+
+def test_imported_2022_logs_add_their_table_and_a_section_from_the_data(measured, tmp_path):
+    work = copy_repo(tmp_path)
+    shutil.copytree(measured / "results", work / "results", symlinks=True)
+    shutil.copytree(measured / ".snakemake", work / ".snakemake", symlinks=True)
+    imported = [*TINY, f"import=[{LOGS_2022}]"]
+    assert planned(work, *imported[len(TINY):]) == []  # nothing measured
+    snakemake(work, config=imported)
+    csv = pd.read_csv(work / "results/stats/study_2022.csv")
+    assert len(csv) == len(list(LOGS_2022.glob("1cpu*")))
+    table = pd.read_parquet(work / "results/stats/study_2022.parquet")
+    at64 = table[table["clients"] == 64].set_index("server")
+    paper = at64["paper_mean"]["goroutines-2022"] / at64["paper_mean"]["papayachat-2022"]
+    busy = at64["busy_mean_pct"]["goroutines-2022"] / at64["busy_mean_pct"]["papayachat-2022"]
+    text = text_of((work / "results/report.html").read_text())
+    section = text.split("The 2022 study Why the 2022 study found the opposite", 1)[1]
+    assert f"at 64 clients the Go server used {fmt(at64['paper_mean']['goroutines-2022'])} %" \
+           f" and the C server {fmt(at64['paper_mean']['papayachat-2022'])} %, " \
+           f"{times(paper)}" in section
+    assert f"C server at 64 clients: {times(busy)}, not {times(paper)}" in section
+    assert (f"never more than {int(at64['server_rows_max']['papayachat-2022'])} of the C "
+            "server's 65 processes in one frame") in section

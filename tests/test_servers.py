@@ -1,5 +1,6 @@
-"""Both servers under the server contract, with real clients on loopback."""
+"""Every server under the server contract, with real clients on loopback."""
 
+import codecs
 import collections
 import socket
 import subprocess
@@ -29,11 +30,34 @@ def connect_greeted(port: int, n: int) -> list[socket.socket]:
     return clients
 
 
-def wait_for_size(path: Path, size: int, timeout: float = 10) -> None:
+def relayed(server: Server) -> bytes:
+    """The bytes the server relayed to stdout: as they came, or (--relay
+    quoted) one Go-quoted line per read of at most 1024 bytes."""
+    out = server.stdout_path.read_bytes()
+    if "quoted" not in server.args:
+        return out
+    reads = [codecs.escape_decode(line[1:-1])[0] for line in out.splitlines()
+             if line.startswith(b'"') and line.endswith(b'"')]
+    assert all(0 < len(r) <= 1024 for r in reads)
+    return b"".join(reads)
+
+
+def wait_for_relay(server: Server, size: int, timeout: float = 10) -> bytes:
     deadline = time.monotonic() + timeout
-    while path.stat().st_size < size and time.monotonic() < deadline:
+    while len(out := relayed(server)) < size and time.monotonic() < deadline:
         time.sleep(0.02)
-    assert path.stat().st_size == size
+    assert len(out) == size
+    return out
+
+
+def start(start_server, bin_dir: Path, name: str, *args: str) -> Server:
+    program, extra = SERVERS[name]
+    return start_server(bin_dir / program, *extra, *args)
+
+
+def command(bin_dir: Path, name: str) -> list:
+    program, extra = SERVERS[name]
+    return [bin_dir / program, *extra]
 
 
 def relay_and_stop(server: Server, expect_procs: int) -> None:
@@ -52,8 +76,7 @@ def relay_and_stop(server: Server, expect_procs: int) -> None:
     for sock in clients:
         sock.close()
     total = sum(sent.values())
-    wait_for_size(server.stdout_path, total)
-    assert collections.Counter(server.stdout_path.read_bytes()) == sent
+    assert collections.Counter(wait_for_relay(server, total)) == sent
 
     assert server.stop(timeout=5) == 0
     summary = server.summary()
@@ -65,7 +88,7 @@ def relay_and_stop(server: Server, expect_procs: int) -> None:
 
 @pytest.mark.parametrize("name", SERVERS)
 def test_relays_every_byte_of_64_clients(name, bin_dir, start_server):
-    server = start_server(bin_dir / name)
+    server = start(start_server, bin_dir, name)
     relay_and_stop(server, CLIENTS + 1 if name == "papayachat" else 1)
 
 
@@ -79,7 +102,7 @@ def test_papayachat_is_clean_under_asan_and_ubsan(tmp_path, start_server):
 
 @pytest.mark.parametrize("name", SERVERS)
 def test_sigterm_with_busy_clients_reaps_everything(name, bin_dir, start_server):
-    server = start_server(bin_dir / name)
+    server = start(start_server, bin_dir, name)
     clients = connect_greeted(server.port, CLIENTS)
     for sock in clients[::2]:
         sock.sendall(b"x" * 10000)
@@ -100,7 +123,7 @@ def test_sigterm_with_busy_clients_reaps_everything(name, bin_dir, start_server)
 
 @pytest.mark.parametrize("name", SERVERS)
 def test_max_clients_refuses_beyond_the_limit(name, bin_dir, start_server):
-    server = start_server(bin_dir / name, "--max-clients", "2")
+    server = start(start_server, bin_dir, name, "--max-clients", "2")
     kept = connect_greeted(server.port, 2)
     extra = socket.create_connection(("127.0.0.1", server.port), timeout=5)
     assert extra.recv(64) == b""  # closed without a greeting
@@ -118,7 +141,7 @@ def test_port_in_use_is_a_clear_error(name, bin_dir):
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        res = subprocess.run([bin_dir / name, "--port", str(port)],
+        res = subprocess.run([*command(bin_dir, name), "--port", str(port)],
                              capture_output=True, text=True, timeout=10)
     assert res.returncode == 1
     assert f"cannot listen on 127.0.0.1:{port}" in res.stderr
@@ -127,9 +150,9 @@ def test_port_in_use_is_a_clear_error(name, bin_dir):
 
 @pytest.mark.parametrize("name", SERVERS)
 @pytest.mark.parametrize("args", [["--bogus"], ["--port", "http"],
-                                  ["--max-clients", "0"], ["extra"]])
+                                  ["--max-clients", "0"], ["extra"], ["--relay", "json"]])
 def test_bad_arguments_exit_2(name, args, bin_dir):
-    res = subprocess.run([bin_dir / name, *args], capture_output=True,
+    res = subprocess.run([*command(bin_dir, name), *args], capture_output=True,
                          text=True, timeout=10)
     assert res.returncode == 2
     assert res.stderr.strip()
@@ -137,7 +160,7 @@ def test_bad_arguments_exit_2(name, args, bin_dir):
 
 @pytest.mark.parametrize("name", SERVERS)
 def test_help(name, bin_dir):
-    res = subprocess.run([bin_dir / name, "--help"], capture_output=True,
+    res = subprocess.run([*command(bin_dir, name), "--help"], capture_output=True,
                          text=True, timeout=10)
     assert res.returncode == 0
     assert "--ready-file" in res.stdout

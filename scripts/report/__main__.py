@@ -37,10 +37,14 @@ def main(argv: list[str] | None = None) -> int:
                         help="a server's design in a few words, shown beside its name")
     parser.add_argument("--exclude-flagged", action="store_true",
                         help="leave flagged cells out of every figure, saying so")
+    parser.add_argument("--study-2022", type=Path, metavar="PARQUET",
+                        help="study_2022.parquet from scripts.study2022: adds the 2022 "
+                             "study's section")
     parser.add_argument("--out", type=Path, required=True, help="the HTML file to write")
     args = parser.parse_args(argv)
     inputs = Inputs(args.dataset, args.summary, args.charts, args.reference,
-                    dict(args.describe), list(EXPECTED_VCPUS), args.exclude_flagged)
+                    dict(args.describe), list(EXPECTED_VCPUS), args.exclude_flagged,
+                    args.study_2022)
     try:
         page = render(inputs)
     except DatasetError as exc:

@@ -20,6 +20,8 @@ from scripts.report.h2_text import h2_long, h2_short
 from scripts.report.network import network
 from scripts.report.network_text import moved_table, network_long, network_short
 from scripts.report.quality import CELL_COLUMNS, quality
+from scripts.report.study2022 import study2022
+from scripts.report.study2022_text import study2022_long, study2022_short
 from scripts.report.words import CONFIDENCE_TEXT, LEVEL_TEXT, listing
 from scripts.stats import (BOOTSTRAP_RESAMPLES, POINT, DatasetError, load_dataset, main_path,
                            on_path, per_repetition, require, summarize)
@@ -41,6 +43,7 @@ class Inputs:
     descriptions: dict[str, str]  # server -> its design, from server_defs
     expected: list[int]
     exclude_flagged: bool = False  # leave flagged cells out of everything shown
+    study_2022: Path | None = None  # study_2022.parquet, when logs were imported
 
 
 def order_servers(measured: list[str], reference: str | None) -> list[str]:
@@ -88,7 +91,24 @@ def context(cells: pd.DataFrame, summary: pd.DataFrame, inputs: Inputs) -> dict:
         "columns_table": tables.columns_table(),
         "charts": {prefix: [(name, title) for name, title in CHARTS.items()
                             if name.startswith(prefix)] for prefix in ("h1_", "h2_", "net_")},
+        "study2022": study2022_context(inputs.study_2022, summary),
     }
+
+
+def study2022_context(path: Path | None, summary: pd.DataFrame) -> dict | None:
+    """The 2022 study's section, where its logs were imported."""
+    if path is None:
+        return None
+    try:
+        table = pd.read_parquet(path)
+    except OSError as exc:
+        raise DatasetError(str(exc)) from None
+    s = study2022(table, summary)
+    if s is None:
+        raise ReportError(f"{path}: the imported logs do not hold both 2022 servers at one "
+                          "client level")
+    return {"short": study2022_short(s), "long": study2022_long(s),
+            "table": tables.study2022_table(s.table)}
 
 
 def chart_specs(folder: Path) -> tuple[dict, str]:

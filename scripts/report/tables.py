@@ -92,6 +92,21 @@ def quality_table(per_cell: pd.DataFrame) -> Table:
     ], warn=lambda r: r["flagged"] or not r["agree"] or r["busy"] or r["below_target"])
 
 
+def study2022_table(study: pd.DataFrame) -> Table:
+    """One row per 2022 log: the paper's figures, ours, the CPU line's."""
+    return table(study, [
+        ("log", lambda r: r["file"], True), ("server", lambda r: r["server"], True),
+        ("clients", lambda r: r["clients"], False),
+        *formatted({"paper mean %": "paper_mean", "variance": "paper_variance",
+                    "std": "paper_std", "CV": "paper_cv", "every frame: mean %": "strict_mean",
+                    "sample std": "strict_std", "host busy %": "busy_mean_pct",
+                    "user %": "user_mean_pct", "system %": "system_mean_pct",
+                    "interrupt %": "interrupt_mean_pct"}),
+        ("most server rows in a frame", lambda r: r["server_rows_max"], False),
+        ("frames without a server row", lambda r: r["frames_without_server"], False),
+    ])
+
+
 def ranking_table(level: H1Level) -> Table:
     return Table([("clients", False), ("servers by CPU-s per MB, least first", True),
                   ("each step: Welch's t-test", True)],

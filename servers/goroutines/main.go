@@ -22,7 +22,7 @@ import (
 const prog = "goroutines"
 
 const usage = `usage: goroutines [--host HOST] [--port PORT] [--ready-file PATH]
-                  [--max-clients N]
+                  [--max-clients N] [--relay raw|quoted]
 
 Relay what each client sends to stdout, one goroutine per client.
 
@@ -31,6 +31,10 @@ Relay what each client sends to stdout, one goroutine per client.
   --ready-file PATH  once listening, write the bound port to PATH
   --max-clients N    close connections beyond N concurrent clients
                      (default 4096)
+  --relay MODE       raw: 4096-byte reads, each written to stdout as it
+                     came, as papayachat does (default); quoted: 1024-byte
+                     reads, each printed with fmt.Printf("%q\n"), as the
+                     2022 study's Go server did
   --help             print this help and exit
 
 On SIGTERM or SIGINT, close every connection and print a JSON summary
@@ -42,6 +46,7 @@ type config struct {
 	port       uint64
 	readyFile  string
 	maxClients uint64
+	quoted     bool
 }
 
 func main() {
@@ -68,7 +73,7 @@ func main() {
 		ln.Close()
 	}()
 
-	s := newServer(int(cfg.maxClients))
+	s := newServer(int(cfg.maxClients), cfg.quoted)
 	s.serve(ln)
 	s.stop()
 	printSummary(s)
@@ -92,6 +97,14 @@ func parseFlags(args []string) config {
 	})
 	fs.Func("max-clients", "", func(s string) error {
 		return parseUint(s, 1, math.MaxInt32, &cfg.maxClients)
+	})
+	fs.Func("relay", "", func(s string) error {
+		switch s {
+		case "raw", "quoted":
+			cfg.quoted = s == "quoted"
+			return nil
+		}
+		return fmt.Errorf("relay %q is neither raw nor quoted", s)
 	})
 
 	err := fs.Parse(args)

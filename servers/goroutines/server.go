@@ -19,8 +19,12 @@ const greeting = "HELLO papaya-bench\n"
 // same number of system calls for the same traffic.
 const readSize = 4096
 
+// quotedReadSize is the 2022 study's Go server's buffer (--relay quoted).
+const quotedReadSize = 1024
+
 type server struct {
 	maxClients int
+	quoted     bool // relay as the 2022 server did (--relay quoted)
 
 	mu    sync.Mutex
 	conns map[net.Conn]struct{} // live clients, closed by stop
@@ -34,9 +38,10 @@ type server struct {
 	bytesReceived atomic.Uint64
 }
 
-func newServer(maxClients int) *server {
+func newServer(maxClients int, quoted bool) *server {
 	return &server{
 		maxClients: maxClients,
+		quoted:     quoted,
 		conns:      make(map[net.Conn]struct{}),
 	}
 }
@@ -113,18 +118,33 @@ func (s *server) handle(conn net.Conn) {
 		return // the client left before it was greeted
 	}
 	buf := make([]byte, readSize)
+	if s.quoted {
+		buf = make([]byte, quotedReadSize)
+	}
 	for {
 		n, err := conn.Read(buf)
 		if n > 0 {
-			// Not buffered: one write(2) per read(2), as in papayachat.
-			if _, werr := os.Stdout.Write(buf[:n]); werr != nil {
-				fatalf(1, "write to stdout: %v", werr)
-			}
+			s.relay(buf[:n])
 			total += uint64(n)
 		}
 		if err != nil {
 			return // EOF, a reset, or stop closing conn: all end the session
 		}
+	}
+}
+
+// relay writes one read to stdout, unbuffered: one write(2) per read(2), as
+// in papayachat, or with --relay quoted the 2022 server's formatting, whose
+// user-space cost has nothing to do with the concurrency model.
+func (s *server) relay(b []byte) {
+	var err error
+	if s.quoted {
+		_, err = fmt.Printf("%q\n", b)
+	} else {
+		_, err = os.Stdout.Write(b)
+	}
+	if err != nil {
+		fatalf(1, "write to stdout: %v", err)
 	}
 }
 

@@ -2,6 +2,7 @@
 # Every check here runs before any job, so a bad value stops the run at once.
 import os
 from glob import glob
+from pathlib import Path
 import sys
 
 import yaml
@@ -11,6 +12,7 @@ from snakemake.exceptions import WorkflowError
 sys.path.insert(0, workflow.basedir)
 from scripts.config import ConfigError, check, typed
 from scripts.cpus import CpuPlanError, plan_cpus
+from scripts.imported import LogImportError, log_files
 from scripts.netpath import PATHS, plan_paths
 from scripts.study import CHARTS, EXPECTED_VCPUS, TABLES
 
@@ -58,6 +60,14 @@ for folder in MERGE_FROM:
             f"config key merge_from: {folder} holds no dataset/cells.parquet "
             "(give results/ folders of finished runs)"
         )
+# Another study's logs, imported beside the cells (workflow/rules/import.smk).
+IMPORT = [os.path.normpath(f) for f in config["import"]]
+try:
+    IMPORT_LOGS = [str(p) for folder in IMPORT for p in log_files(Path(folder))]
+except LogImportError as exc:
+    raise WorkflowError(f"config key import: {exc}")
+IMPORTED = "results/dataset/imported_frames.parquet"
+IMPORT_TARGETS = [IMPORTED, "results/stats/study_2022.csv"] if IMPORT else []
 # A merged dataset holds the servers of its folders, whatever servers says:
 # scripts.report then checks that the reference is among them.
 if REFERENCE not in SERVERS and not MERGE_FROM:

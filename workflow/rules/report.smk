@@ -70,6 +70,7 @@ rule report:
         dataset=DATASET,
         summary="results/stats/summary.parquet",
         specs=expand("results/charts/{chart}.vl.json", chart=CHARTS),
+        study_2022=["results/stats/study_2022.parquet"] if IMPORT else [],
         code=REPORT_CODE,
     output:
         report(
@@ -89,9 +90,13 @@ rule report:
         reference=REFERENCE,
         describe=[f"{name}={text}" for name, text in DESCRIPTIONS.items()],
         exclude="--exclude-flagged" if config["exclude_flagged"] else "",
+        study_2022=lambda w, input: (
+            ["--study-2022", input.study_2022[0]] if input.study_2022 else []
+        ),
     message:
         "Writing the report: {output}"
     shell:
         "python -m scripts.report --dataset {params.dataset} --summary {input.summary}"
         " --charts {params.charts} --reference {params.reference:q}"
-        " --describe {params.describe:q} {params.exclude} --out {output} 2>&1 | tee {log}"
+        " --describe {params.describe:q} {params.exclude} {params.study_2022:q}"
+        " --out {output} 2>&1 | tee {log}"

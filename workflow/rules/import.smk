@@ -1,0 +1,49 @@
+# Another study's top logs (config key import), read beside the measured
+# cells, and its table recomputed from them, by its own rule and by ours
+# (scripts/imported.py, scripts/study2022.py).
+
+
+if IMPORT:
+
+    localrules:
+        import_logs,
+        study_2022,
+
+    rule import_logs:
+        input:
+            logs=IMPORT_LOGS,
+            code=["scripts/imported.py", "scripts/bsdtop.py", "scripts/topparse.py"],
+        output:
+            IMPORTED,
+        log:
+            "results/logs/import.log",
+        conda:
+            "../../environment.yml"
+        resources:
+            host=1,
+        params:
+            folders=IMPORT,
+        message:
+            "Importing the top logs of {params.folders}"
+        shell:
+            "python -m scripts.imported {output} {params.folders:q} 2>&1 | tee {log}"
+
+    rule study_2022:
+        input:
+            imported=IMPORTED,
+            code="scripts/study2022.py",
+        output:
+            csv="results/stats/study_2022.csv",
+            table="results/stats/study_2022.parquet",
+        log:
+            "results/logs/report/study_2022.log",
+        conda:
+            "../../environment.yml"
+        resources:
+            host=1,
+        params:
+            out=lambda w, output: os.path.dirname(output.csv),
+        message:
+            "The 2022 study's table, by its rule and by ours"
+        shell:
+            "python -m scripts.study2022 {input.imported} {params.out} 2>&1 | tee {log}"
