@@ -162,23 +162,29 @@ def top_tables(raw: Path, meta: dict, pids: dict[str, set[int]]):
     return frames.reset_index(drop=True), procs
 
 
-def hidden_pct(rows: int, window_s: float) -> float:
-    """The most CPU, in % of one CPU, that rows each counted as zero over a
-    window can hide: their counters are whole clock ticks, so each used
-    less than one tick. Thousands of such rows (one process per client)
-    can hide a whole CPU; top prints them as 0.0 (with top_delay up to 20 s,
-    where one tick still shows as at least 0.05)."""
+def tick_bound_pct(rows: int, window_s: float) -> float:
+    """The most a sum over rows (processes for top, threads for ticks) can
+    be off over a window, in % of one CPU: each row's counter is in whole
+    clock ticks, so each is off by less than one tick, and a row counted as
+    zero used less than one. Processes forked together and loaded alike
+    tick in phase, so their errors add up rather than cancel; thousands of
+    rows at zero (top prints them as 0.0) can hide a whole CPU."""
     return 100 * rows / TICKS_PER_S / window_s
 
 
-def agreement(pct: dict[str, float], hidden: dict[str, float], window_s: float) -> dict:
-    """Which sources are held against schedstat (those whose hidden CPU is
-    within the agreement limit), and whether they agree with it."""
+def agreement(pct: dict[str, float], resolution: dict[str, float], hidden: dict[str, float],
+              window_s: float) -> dict:
+    """Which sources are held to schedstat, and whether they agree with it.
+    A source whose rows at zero can hide more than the agreement limit
+    (10 % of schedstat or 0.05 CPU-s) says nothing and is left out; one
+    held to it may differ by the limit plus its tick resolution."""
     limit_pct = max(AGREE_REL * pct["schedstat"], 100 * AGREE_ABS_S / window_s)
     checked = {src: hidden[src] <= limit_pct for src in hidden}
+    allowed = {src: limit_pct + resolution[src] for src in hidden}
     return {
         **{f"{src}_checked": checked[src] for src in hidden},
-        "flag_sources": any(checked[src] and abs(pct[src] - pct["schedstat"]) > limit_pct
+        **{f"{src}_allowed_pct": allowed[src] for src in hidden},
+        "flag_sources": any(checked[src] and abs(pct[src] - pct["schedstat"]) > allowed[src]
                             for src in hidden),
     }
 
@@ -222,8 +228,10 @@ def parse_cell(raw: Path) -> dict[str, pd.DataFrame]:
     zero = {"top": int((server_rows == 0).sum()),
             "ticks": int(((server["utime_s"] + server["stime_s"] == 0)
                           & (server["schedstat_ns"] > 0)).sum())}
-    hidden = {"top": hidden_pct(zero["top"], top_window_s),
-              "ticks": hidden_pct(zero["ticks"], window_s)}
+    rows = {"top": len(server_rows), "ticks": len(server)}
+    windows = {"top": top_window_s, "ticks": window_s}
+    resolution = {src: tick_bound_pct(rows[src], windows[src]) for src in rows}
+    hidden = {src: tick_bound_pct(zero[src], windows[src]) for src in rows}
     settings, versions = meta["settings"], meta["versions"]
     row = {
         **{k: meta[k] for k in KEYS},
@@ -291,13 +299,16 @@ def parse_cell(raw: Path) -> dict[str, pd.DataFrame]:
         "network_fallback": net["fallback"] or "",
         "loadgen_host": net.get("loadgen_host", meta["host"]),
         "loadgen_hostname": net.get("loadgen_hostname", meta["host"]),
-        # Rows and threads counted as zero over the window, and the CPU
-        # they can hide (hidden_pct).
+        # The tick resolution of top's and the ticks' sums, the rows and
+        # threads counted as zero over the window and what they can hide
+        # (tick_bound_pct), and how far each source may be from schedstat.
+        "top_resolution_pct": resolution["top"],
+        "ticks_resolution_pct": resolution["ticks"],
         "top_zero_rows": zero["top"],
         "ticks_zero_threads": zero["ticks"],
         "top_hidden_pct": hidden["top"],
         "ticks_hidden_pct": hidden["ticks"],
-        **agreement(pct, hidden, top_window_s),
+        **agreement(pct, resolution, hidden, top_window_s),
         "flag_steal": on_server["steal"] > STEAL_FLAG_PCT,
         "flag_aux_busy": 100 - on_aux["idle"] - on_aux["iowait"] > AUX_BUSY_FLAG_PCT,
         "flag_cadence": cadence_ratio(stats) < CADENCE_FLAG_RATIO,
@@ -318,22 +329,27 @@ def parse_cell(raw: Path) -> dict[str, pd.DataFrame]:
 
 def flag_reasons(row) -> dict[str, str]:
     """Why a cell (a row of the cells table) is flagged: flag -> reason."""
-    limit_s = max(AGREE_REL * row["server_cpu_s_schedstat"], AGREE_ABS_S)
-    sources = ", ".join(f"{src} {row[f'server_cpu_s_{src}']:.2f}" for src in ("top", "ticks")
-                        if row[f"{src}_checked"])
+    def sources() -> str:
+        return ", ".join(f"{src} {row[f'server_cpu_s_{src}']:.2f} (allowed: ±"
+                         f"{row[f'{src}_allowed_pct'] / 100 * row['top_window_s']:.2f})"
+                         for src in ("top", "ticks") if row[f"{src}_checked"])
+
     reasons = {
-        "shared_cpus": "the server shared CPUs with the load generator (allow_shared_cpus)",
-        "flag_steal": (f"the hypervisor stole {row['server_cpus_steal_pct']:.1f} % of the "
-                       f"server's CPUs (above {STEAL_FLAG_PCT:g} %)"),
-        "flag_aux_busy": (f"the load generator's CPUs were {row['aux_cpus_busy_pct']:.0f} % "
-                          f"busy (above {AUX_BUSY_FLAG_PCT:g} %)"),
-        "flag_sources": (f"the CPU sources disagree: schedstat {row['server_cpu_s_schedstat']:.2f} "
-                         f"CPU-s, {sources} (allowed: {limit_s:.2f})"),
-        "flag_cadence": (f"loadgen made {100 * row['loadgen_cadence_ratio']:.0f} % of the "
-                         f"writes its cadence asks (below {100 * CADENCE_FLAG_RATIO:.0f} %): "
-                         "fewer, larger writes than the load's shape"),
+        "shared_cpus": lambda: "the server shared CPUs with the load generator "
+                               "(allow_shared_cpus)",
+        "flag_steal": lambda: (f"the hypervisor stole {row['server_cpus_steal_pct']:.1f} % "
+                               f"of the server's CPUs (above {STEAL_FLAG_PCT:g} %)"),
+        "flag_aux_busy": lambda: (f"the load generator's CPUs were "
+                                  f"{row['aux_cpus_busy_pct']:.0f} % busy (above "
+                                  f"{AUX_BUSY_FLAG_PCT:g} %)"),
+        "flag_sources": lambda: (f"the CPU sources disagree: schedstat "
+                                 f"{row['server_cpu_s_schedstat']:.2f} CPU-s, {sources()}"),
+        "flag_cadence": lambda: (f"loadgen made {100 * row['loadgen_cadence_ratio']:.0f} % of "
+                                 f"the writes its cadence asks (below "
+                                 f"{100 * CADENCE_FLAG_RATIO:.0f} %): fewer, larger writes "
+                                 "than the load's shape"),
     }
-    return {flag: reason for flag, reason in reasons.items() if row[flag]}
+    return {flag: reason() for flag, reason in reasons.items() if row[flag]}
 
 
 def write_tables(tables: dict[str, pd.DataFrame], out: Path) -> None:

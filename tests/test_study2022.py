@@ -12,6 +12,9 @@ import pytest
 from conftest import LOGS_2022, REPO
 from scripts.bsdtop import parse_bsdtop
 from scripts.imported import import_folders
+from scripts.report.study2022 import study2022
+from scripts.report.study2022_text import study2022_long
+from scripts.report.words import times
 from scripts.study2022 import paper_csv, study_table
 from scripts.topparse import TopParseError
 
@@ -60,7 +63,8 @@ def test_an_empty_or_cut_file_is_named(text, says, tmp_path):
 
 def test_the_paper_rule_and_ours_on_figures_worked_by_hand():
     """Server sums per frame: 0 (no row), 0.75 + 0.5, 0.25."""
-    [row] = study_table(import_folders([FIXTURES])).to_dict("records")
+    table = study_table(import_folders([FIXTURES]))
+    [row] = table[table["file"] == "1cpu2c1Mb.cm"].to_dict("records")
     assert (row["server"], row["vcpus"], row["clients"]) == ("papayachat-2022", 1, 2)
     # paper: the zero frame left out; population variance.
     assert row["paper_frames"] == 2 and row["paper_mean"] == pytest.approx(0.75)
@@ -71,9 +75,33 @@ def test_the_paper_rule_and_ours_on_figures_worked_by_hand():
     assert row["strict_variance"] == pytest.approx(0.4375)
     assert row["busy_mean_pct"] == pytest.approx((0.8 + 6.0 + 13.0) / 3)
     assert (row["server_rows_max"], row["rows_max"], row["frames_without_server"]) == (2, 3, 1)
-    csv = paper_csv(study_table(import_folders([FIXTURES])))
-    assert csv.to_dict("records") == [{"file": "1cpu2c1Mb.cm", "mean": "0.75",
-                                       "variance": "0.2500", "std": "0.5000", "cv": "0.6667"}]
+    csv = paper_csv(table)
+    assert {"file": "1cpu2c1Mb.cm", "mean": "0.75", "variance": "0.2500", "std": "0.5000",
+            "cv": "0.6667"} in csv.to_dict("records")
+
+
+def summary_of(busy: dict[str, float]) -> pd.DataFrame:
+    """Our statistics table, as far as the 2022 section reads it."""
+    return pd.DataFrame([{"server": server, "network": "netns", "vcpus": 1, "clients": 64,
+                          "cpus_busy_pct_mean": pct} for server, pct in busy.items()])
+
+
+def test_the_section_follows_the_logs_and_our_cells_of_the_2022_variant():
+    """Go over C at 2 clients: 3.0 / 0.75 by the paper's rule (4×); the
+    host busy 4.0 % against 6.6 %; on Linux the quoted output costs 1.25×."""
+    table = study_table(import_folders([FIXTURES]))
+    s = study2022(table, summary_of({"goroutines": 40.0, "goroutines-2022": 50.0,
+                                     "papayachat": 45.0}))
+    text = " ".join(study2022_long(s))
+    assert "at 2 clients the Go server used 3.00 % and the C server 0.750 %, 4.00×" in text
+    assert f"C server at 2 clients: {times(4.0 / 6.6)}, not 4.00×" in text
+    assert "kept its CPU 50.0 % busy against 40.0 % for goroutines's plain relay: the output " \
+           "alone costs 1.25×" in text
+    assert f"What remains: {times(4.0 / 6.6 / 1.25)}" in text
+    assert "the 2022 Go variant over papayachat is 1.11× at 64 clients" in text
+    assert study2022(table, summary_of({"goroutines": 40.0})).linux is None
+    assert "not measured yet: measure servers=[goroutines,goroutines-2022,papayachat]" in \
+        " ".join(study2022_long(study2022(table, summary_of({"goroutines": 40.0}))))
 
 
 def test_the_real_2022_logs_give_the_published_gap(tmp_path):

@@ -113,7 +113,8 @@ def sources_words(q: Quality) -> str:
             for src in ("top", "ticks")}
     return (f"CPU sources: top and utime + stime ticks, where held to schedstat (below), "
             f"agree with it (within {fmt(t['agree_rel_pct'])} % or {fmt(t['agree_abs_s'])} "
-            f"CPU-s) in {n - len(disagree)} of {n} cells; there, top deviates by "
+            "CPU-s, plus the source's tick resolution: one 10 ms tick per process or thread "
+            f"over the window) in {n - len(disagree)} of {n} cells; there, top deviates by "
             f"{fmt(most['top'])} % at most and ticks by {fmt(most['ticks'])} %"
             + (f"; disagreeing: {'; '.join(disagree['name'])}." if len(disagree) else "."))
 

@@ -41,7 +41,7 @@ def study2022_long(s: Study2022) -> list[str]:
         f"{fmt(top.paper[0])} %, {times(paper)} (Go over C at each level: "
         f"{gaps(s.levels, 'paper')}). Kept every frame, as our method does, the means "
         f"are {fmt(top.strict[1])} % and {fmt(top.strict[0])} % ({times(top.gap(top.strict))}): "
-        "the rule barely matters; what top summed does.",
+        f"the rule moves the gap by {fmt(100 * abs(top.gap(top.strict) / paper - 1))} %.",
         f"Lead 1, top's per-process sum. top printed at most {s.rows_cap} process rows in any "
         f"frame of any log (its display length), and never more than {top.c_rows_max} of the C "
         f"server's {top.clients + 1} processes in one frame at {top.clients} clients: a "
@@ -70,13 +70,15 @@ def lead2_words(s: Study2022, busy: float) -> str:
     factor = lx.ratio(GO, TODAY[GO])
     left = busy / factor
     mixed = lx.ratio(GO, TODAY[C])
+    paper = top.gap(top.paper)
     return (f"Our cells of the 2022 Go variant (goroutines --relay quoted; Linux, 1 vCPU, "
             f"{lx.network}, {lx.clients} clients) kept its CPU {fmt(lx.busy[GO])} % busy "
             f"against {fmt(lx.busy[TODAY[GO]])} % for goroutines's plain relay: the output "
             f"alone costs {times(factor)}, so it accounts for "
-            f"{explained(top.gap(top.paper), top.gap(top.paper) / factor)} of the published "
-            f"gap. What remains: {times(left)} of the 2022 gap by the machine-wide busy time "
-            "after both leads, from a generator (tcpkali) whose write cadence differs from "
-            "loadgen's default, on FreeBSD rather than Linux"
+            f"{explained(paper, paper / factor)} of the published gap. What remains: "
+            f"{times(left)} by the machine-wide busy time after both leads "
+            f"({explained(paper, paper / left)} of the published gap), from a generator "
+            "(tcpkali) whose write cadence differs from loadgen's default, on FreeBSD rather "
+            "than Linux"
             + (f"; on Linux the 2022 Go variant over papayachat is {times(mixed)} at "
                f"{lx.clients} clients." if mixed == mixed else "."))
