@@ -8,13 +8,19 @@ fixed system folder (not in the checkout) for as long as its programs run.
 The kernel drops the lock when its holder dies, however it dies, so a
 killed measurement never leaves the host locked.
 
-The workflow's other CPU-heavy jobs (parsing, statistics, charts, the
-report) hold the same lock shared: any number of them run together, but
-never during a measurement of another run.
+The workflow's other CPU-heavy jobs (builds, parsing, statistics, charts,
+the report) hold the same lock shared: any number of them run together,
+but never during a measurement of another run. A command that is not ours
+(a build) runs under it as
+
+    python -m scripts.hostlock WHO -- COMMAND [ARGS...]
+
+which exits with COMMAND's status.
 """
 
 import fcntl
 import os
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -104,3 +110,20 @@ class HostLock:
             os.ftruncate(self.fd, 0)
         os.close(self.fd)  # closing releases the lock
         self.fd = None
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) < 3 or argv[1] != "--":
+        print(__doc__, file=sys.stderr)
+        return 2
+    who, command = argv[0], argv[2:]
+    with HostLock(" ".join(command), who=who, shared=True):
+        try:
+            return subprocess.run(command).returncode
+        except OSError as exc:
+            print(f"{who}: cannot run {command[0]}: {exc.strerror}", file=sys.stderr)
+            return 127
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

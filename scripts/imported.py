@@ -51,7 +51,8 @@ def import_file(path: Path, source: str) -> pd.DataFrame:
     frames, procs = parse_bsdtop(path)
     server = procs[procs["command"] == COMMAND].groupby("frame")["cpu_pct"]
     return frames.assign(
-        source=source, os=OS, file=path.name, server=SERVERS[kind], vcpus=int(vcpus),
+        # The logs do not name their host (a FreeBSD VM of the study's).
+        source=source, host="", os=OS, file=path.name, server=SERVERS[kind], vcpus=int(vcpus),
         clients=int(clients), rate_mbps=float(mbps),
         server_cpu_pct=frames["frame"].map(server.sum()).fillna(0.0),
         server_rows=frames["frame"].map(server.size()).fillna(0).astype("int64"),
@@ -64,7 +65,7 @@ def import_folders(folders: list[Path]) -> pd.DataFrame:
     tables = [import_file(path, folder.resolve().name)
               for folder in folders for path in log_files(folder)]
     table = pd.concat(tables, ignore_index=True)
-    first = ["source", "os", "file", "server", "vcpus", "clients", "rate_mbps", "frame"]
+    first = ["source", "host", "os", "file", "server", "vcpus", "clients", "rate_mbps", "frame"]
     return table[first + [c for c in table.columns if c not in first]]
 
 

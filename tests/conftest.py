@@ -145,8 +145,10 @@ def snakemake(workdir: Path, *args: str, config=TINY, check=True):
 
 @pytest.fixture(scope="session")
 def measured(tmp_path_factory) -> Path:
-    """A copy of the repo with the tiny matrix measured and aggregated."""
-    work = copy_repo(tmp_path_factory.mktemp("repo"))
+    """A copy of the repo with the tiny matrix measured and aggregated. Its
+    path holds a space, as a checkout under "My Projects" would: every
+    build and measurement must work there."""
+    work = copy_repo(tmp_path_factory.mktemp("repo") / "a checkout")
     snakemake(work)
     return work
 

@@ -4,6 +4,7 @@ network namespace joined to this one by a veth pair, running Debian's
 sshd with a key made by the test. Nothing leaves the machine, and
 everything the test made is removed."""
 
+import contextlib
 import shutil
 import signal
 import socket
@@ -78,7 +79,8 @@ class SshHost:
     def stop(self) -> None:
         if self.sshd:
             for p in self.sessions():
-                p.kill()
+                with contextlib.suppress(psutil.NoSuchProcess):
+                    p.kill()
             self.sshd.kill()
             self.sshd.wait()
         netpath.remove(self.netns)  # the veth pair goes with it
@@ -129,7 +131,8 @@ def test_a_lost_ssh_connection_fails_the_cell_cleanly(bin_dir, tmp_path, ssh_hos
         assert time.monotonic() < deadline and proc.poll() is None, proc.stderr.read()
         time.sleep(0.05)
     for session in ssh_host.sessions():  # the connection drops mid-window
-        session.send_signal(signal.SIGKILL)
+        with contextlib.suppress(psutil.NoSuchProcess):  # gone with its parent
+            session.send_signal(signal.SIGKILL)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 1
     assert "cell goroutines vcpus=1 clients=8 repetition=1 failed: loadgen on " \

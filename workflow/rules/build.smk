@@ -1,5 +1,7 @@
 # Building the servers and the measurement tools from source. A build reruns
 # only when its sources change, and so do the cells that use its output.
+# Builds hold the host's lock shared (scripts/hostlock.py): never beside a
+# measurement of another run.
 
 
 rule build_tool:
@@ -20,7 +22,8 @@ rule build_tool:
     message:
         "Building {wildcards.tool}"
     shell:
-        'make -s -C tools/{wildcards.tool} BIN="$PWD/{params.bin}" > {log} 2>&1'
+        "python -m scripts.hostlock build --"
+        ' make -s -C tools/{wildcards.tool} BIN="$PWD/{params.bin}" > {log} 2>&1'
 
 
 rule build_server:
@@ -39,4 +42,4 @@ rule build_server:
     message:
         "Building server {wildcards.server}"
     shell:
-        "{params.build} > {log} 2>&1"
+        "python -m scripts.hostlock build -- sh -c {params.build:q} > {log} 2>&1"

@@ -6,8 +6,8 @@
 #
 # It stops only what the start script started (recorded in /run/papaya-slurm),
 # plus slurmctld/slurmd running with the start script's slurm.conf (theirs
-# even if that record is gone). A munged this script did not start is left
-# running. Running it when nothing runs is fine.
+# even if that record is gone), and removes that slurm.conf. A munged this
+# script did not start is left running. Running it when nothing runs is fine.
 set -euo pipefail
 
 MARKER="# papaya-bench: written by workflow/slurm/start-local-slurm.sh"
@@ -114,4 +114,12 @@ for pair in slurmd:$SLURMD_PID slurmctld:$CTLD_PID; do
     name=${pair%%:*}; file=${pair#*:}
     if pid=$(pid_of "$file" "$name"); then log "still running: $name (pid $pid)"; rc=1; fi
 done
+# Our slurm.conf goes too (the start script writes it anew): left behind, it
+# names a slurmctld that is gone, and every scontrol call then retries it
+# for about 10 s, every Snakemake start included (its Slurm executor plugin
+# asks scontrol when it loads).
+if [ $rc -eq 0 ] && [ $ours_conf -eq 1 ]; then
+    rm -f "$CONF"
+    log "removed $CONF"
+fi
 exit $rc
