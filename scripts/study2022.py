@@ -7,7 +7,8 @@ by ours, one row per log (from results/dataset/imported_frames.parquet).
   mean over the frames left;
 - strict: our method: every frame kept (a frame with no server row is 0 %:
   leaving it out raises a light server's mean), sample variance (divisor
-  n - 1).
+  n - 1), and where a cell has several logs (repetitions), a 95 % Student
+  t interval of its mean across them.
 
 Beside them, what the machine-wide CPU line of the same frames says
 (busy = 100 - idle, and its user, system and interrupt parts), and the
@@ -26,8 +27,10 @@ from pathlib import Path
 import pandas as pd
 
 from scripts.hostlock import HostLock
+from scripts.stats import t_quantile
 
 KEYS = ["source", "file", "server", "vcpus", "clients", "rate_mbps"]
+CELL = ["source", "server", "vcpus", "clients", "rate_mbps"]
 # The published table's columns and decimals.
 PAPER_COLUMNS = {"mean": 2, "variance": 4, "std": 4, "cv": 4}
 
@@ -53,11 +56,21 @@ def per_log(frames: pd.DataFrame) -> dict:
     }
 
 
+def across_logs(means: pd.Series) -> pd.DataFrame:
+    """The interval of a cell's mean across its logs; NaN with one log."""
+    n = len(means)
+    half = t_quantile(n) * means.std(ddof=1) / n ** 0.5 if n > 1 else float("nan")
+    return pd.DataFrame({"strict_logs": n, "strict_ci_low": means.mean() - half,
+                         "strict_ci_high": means.mean() + half}, index=means.index)
+
+
 def study_table(imported: pd.DataFrame) -> pd.DataFrame:
     rows = [{**dict(zip(KEYS, key)), **per_log(frames)}
             for key, frames in imported.groupby(KEYS, sort=False)]
-    return pd.DataFrame(rows).sort_values(["source", "server", "vcpus", "clients"],
-                                          ignore_index=True)
+    table = pd.DataFrame(rows)
+    table = table.join(pd.concat([across_logs(group["strict_mean"])
+                                  for _, group in table.groupby(CELL)]))
+    return table.sort_values(["source", "server", "vcpus", "clients"], ignore_index=True)
 
 
 def paper_csv(table: pd.DataFrame) -> pd.DataFrame:

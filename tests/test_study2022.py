@@ -4,7 +4,6 @@ are worked out by hand, and on the real logs."""
 
 import subprocess
 import sys
-from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -15,6 +14,7 @@ from scripts.imported import import_folders
 from scripts.report.study2022 import study2022
 from scripts.report.study2022_text import study2022_long
 from scripts.report.words import times
+from scripts.stats import t_quantile
 from scripts.study2022 import paper_csv, study_table
 from scripts.topparse import TopParseError
 
@@ -119,3 +119,17 @@ def test_the_real_2022_logs_give_the_published_gap(tmp_path):
     table = pd.read_parquet(tmp_path / "study_2022.parquet").set_index(["server", "clients"])
     gap = table["paper_mean"]["goroutines-2022"] / table["paper_mean"]["papayachat-2022"]
     assert (gap > 1).all() and 10 < gap[64] < 20
+
+
+def test_repeated_logs_of_a_cell_get_an_interval_across_them(tmp_path):
+    """Two logs of one cell whose every-frame means are 0.5 and 1.5: the
+    interval is 1.0 ± t(1) · 0.7071 / √2; one log alone has none."""
+    imported = import_folders([FIXTURES])
+    again = imported[imported["file"] == "1cpu2c1Mb.cm"].assign(
+        file="1cpu2c1Mb-rep2.cm", server_cpu_pct=lambda f: f["server_cpu_pct"] + 1.0)
+    table = study_table(pd.concat([imported, again])).set_index("file")
+    half = t_quantile(2) * 2 ** 0.5 / 2 / 2 ** 0.5
+    assert table.loc["1cpu2c1Mb.cm", "strict_logs"] == 2
+    assert table.loc["1cpu2c1Mb-rep2.cm", "strict_ci_low"] == pytest.approx(1.0 - half)
+    assert table.loc["1cpu2c1Mb.cm", "strict_ci_high"] == pytest.approx(1.0 + half)
+    assert pd.isna(table.loc["1cpu2c1Mb.gom", "strict_ci_low"])

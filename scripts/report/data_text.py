@@ -7,7 +7,7 @@ import pandas as pd
 from scripts.report.facts import Certainty
 from scripts.report.quality import Quality, utc
 from scripts.report.words import (CONFIDENCE_TEXT, commas, counts, distinct, fmt, listing,
-                                  plural, span)
+                                  plural)
 from scripts.stats import GROUP
 
 # The load settings, as column -> how one is written.
