@@ -1,9 +1,11 @@
 """One cell measured for real, and the ways a cell must fail: clearly,
 naming the cell, with no output left and no process left behind."""
 
+import hashlib
 import json
-import re
 import os
+import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -13,6 +15,7 @@ import pytest
 
 from conftest import REPO
 from scripts.cell import AGREE_ABS_S, AGREE_REL, parse_cell
+from scripts.measure import command_files
 
 FAULTY = f"{sys.executable} {REPO / 'tests/servers/faulty.py'}"
 
@@ -168,3 +171,11 @@ def test_a_flagged_cell_fails_when_fail_flagged_is_set(bin_dir, tmp_path):
     assert re.search(r"failed: flagged \(.*loadgen made \d+ % of the writes its cadence asks "
                      r"\(below 80 %\).*\) and fail_flagged is set$", assert_one_line(res))
     assert not out.exists() and not Path(f"{out}.partial").exists()
+
+
+def test_an_interpreted_server_is_recorded_by_its_script_too():
+    """The interpreter's hash alone would not change when the script does."""
+    files = command_files(f"python3 {REPO / 'tests/servers/faulty.py'} --fault crash")
+    script = str(REPO / "tests/servers/faulty.py")
+    assert files[script] == hashlib.sha256(Path(script).read_bytes()).hexdigest()
+    assert files[shutil.which("python3")] is not None and len(files) == 2
