@@ -63,6 +63,7 @@ class CellDataError(ValueError):
 
     def __init__(self, path: Path, cause: str):
         super().__init__(f"{path}: {cause}")
+        self.cause = cause
 
 
 def read_json(raw: Path, name: str) -> dict:

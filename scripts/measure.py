@@ -38,7 +38,8 @@ import time
 from pathlib import Path
 
 from scripts import netpath, procfs
-from scripts.cell import CellDataError, cpu_list, cpu_stat_pct, flag_reasons, parse_cell
+from scripts.cell import (CellDataError, cpu_list, cpu_stat_pct, flag_reasons, parse_cell,
+                          read_summary)
 from scripts.cpus import CpuPlan, CpuPlanError, plan_cpus
 from scripts.hostlock import HostLock
 from scripts.netpath import NetPath, NetPathError
@@ -356,15 +357,10 @@ class Cell:
 
     def summary(self) -> dict:
         """The server's JSON summary: its last line on stderr."""
-        line = self.last_line("server.err")
         try:
-            summary = json.loads(line)
-        except json.JSONDecodeError:
-            summary = None
-        if not isinstance(summary, dict):
-            raise CellError(f"the server's last line on stderr is not its JSON summary "
-                            f"(the server contract, README): {line[:200]!r}")
-        return summary
+            return read_summary(self.work / "server.err")
+        except CellDataError as exc:
+            raise CellError(f"the server's stderr: {exc.cause} (the server contract, README)")
 
     def measure(self) -> dict:
         a = self.args

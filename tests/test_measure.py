@@ -66,9 +66,10 @@ def test_a_server_that_dies_during_the_warmup_says_so_and_why(bin_dir, tmp_path)
 
 
 @pytest.mark.parametrize("fault, why", [
-    ("no-summary", "the server's last line on stderr is not its JSON summary "
-                   "(the server contract, README): '(no message)'"),
-    ("bad-summary", "is not its JSON summary (the server contract, README): 'bye'"),
+    ("no-summary", "the server's stderr: empty: the server's JSON summary is missing "
+                   "(the server contract, README)"),
+    ("bad-summary", "the server's stderr: the last line is not the server's JSON summary: "
+                    "'bye' (the server contract, README)"),
     ("ignore-term", "the server (python3) ignored SIGTERM for 2 s"),
 ])
 def test_a_server_that_breaks_the_contract_at_the_end_fails_in_one_line(fault, why, bin_dir,

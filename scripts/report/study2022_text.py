@@ -43,8 +43,9 @@ def study2022_long(s: Study2022) -> list[str]:
         f"are {fmt(top.strict[1])} % and {fmt(top.strict[0])} % ({times(top.gap(top.strict))}): "
         f"the rule moves the gap by {fmt(100 * abs(top.gap(top.strict) / paper - 1))} %.",
         f"Lead 1, top's per-process sum. top printed at most {s.rows_cap} process rows in any "
-        f"frame of any log (its display length), and never more than {top.c_rows_max} of the C "
-        f"server's {top.clients + 1} processes in one frame at {top.clients} clients: a "
+        f"frame of any log, however many processes ran, and never more than "
+        f"{top.c_rows_max} of the C server's {top.clients + 1} processes in one frame at "
+        f"{top.clients} clients: a "
         "fork-per-client server's processes beyond that were never summed. The machine-wide "
         "CPU line of the same frames (busy = 100 - idle, interrupts included) says the host "
         f"was {fmt(top.busy[1])} % busy under the Go server and {fmt(top.busy[0])} % under the "
