@@ -19,6 +19,7 @@ from pathlib import Path
 import pandas as pd
 
 from scripts.bsdtop import parse_bsdtop
+from scripts.cell import write_tables
 from scripts.hostlock import HostLock
 from scripts.topparse import TopParseError
 
@@ -79,10 +80,7 @@ def main(argv: list[str]) -> int:
     except (LogImportError, TopParseError) as exc:
         print(f"import: {exc}", file=sys.stderr)
         return 1
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.partial")
-    table.to_parquet(tmp, index=False)
-    tmp.rename(out)
+    write_tables({out.name.removesuffix(".parquet"): table}, out.parent)
     print(f"import: {table['file'].nunique()} logs, {len(table)} frames -> {out}")
     return 0
 

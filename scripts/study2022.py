@@ -26,6 +26,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from scripts.cell import write_tables
 from scripts.hostlock import HostLock
 from scripts.stats import t_quantile
 
@@ -86,12 +87,10 @@ def main(argv: list[str]) -> int:
         return 2
     out = Path(argv[1])
     table = study_table(pd.read_parquet(argv[0]))
-    out.mkdir(parents=True, exist_ok=True)
-    for name, write in (("study_2022.parquet", lambda p: table.to_parquet(p, index=False)),
-                        ("study_2022.csv", lambda p: paper_csv(table).to_csv(p, index=False))):
-        tmp = out / f".{name}.partial"
-        write(tmp)
-        tmp.rename(out / name)
+    write_tables({"study_2022": table}, out)
+    tmp = out / ".study_2022.csv.partial"
+    paper_csv(table).to_csv(tmp, index=False)
+    tmp.rename(out / "study_2022.csv")
     print(f"study2022: {len(table)} logs -> {out / 'study_2022.csv'}")
     return 0
 

@@ -12,7 +12,12 @@ if IMPORT:
     rule import_logs:
         input:
             logs=IMPORT_LOGS,
-            code=["scripts/imported.py", "scripts/bsdtop.py", "scripts/topparse.py"],
+            code=[
+                "scripts/imported.py",
+                "scripts/bsdtop.py",
+                "scripts/topparse.py",
+                "scripts/cell.py",
+            ],
         output:
             IMPORTED,
         log:
@@ -31,7 +36,7 @@ if IMPORT:
     rule study_2022:
         input:
             imported=IMPORTED,
-            code="scripts/study2022.py",
+            code=["scripts/study2022.py", "scripts/cell.py"],
         output:
             csv="results/stats/study_2022.csv",
             table="results/stats/study_2022.parquet",
