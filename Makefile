@@ -33,6 +33,7 @@ test: setup system-packages build
 bench: setup build
 	$(VENV)/bin/python benchmarks/bench_tools.py --bin $(BIN)
 	$(VENV)/bin/python benchmarks/bench_pipeline.py --bin $(BIN)
+	$(VENV)/bin/python benchmarks/bench_cadence.py --bin $(BIN) $(if $(TCPKALI),--tcpkali $(TCPKALI))
 
 # The pipeline builds its own copies of the programs, into results/bin.
 # ARGS go to Snakemake: make run ARGS="-n --config vcpus=2".

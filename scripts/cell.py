@@ -12,13 +12,15 @@ import json
 import sys
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
+from scripts import loadshape
 from scripts.hostlock import HostLock
 from scripts.procfs import TICKS_PER_S
 from scripts.topparse import TopParseError, parse_top
 
-KEYS = ["server", "network", "vcpus", "clients", "repetition", "host"]
+KEYS = ["server", "network", "load", "vcpus", "clients", "repetition", "host"]
 # Cells measured before the network path was a dimension came over loopback.
 LOOPBACK = {"path": "loopback", "server_address": "127.0.0.1", "rps_device": None,
             "rps_cpus": None, "fallback": None}
@@ -52,8 +54,9 @@ REQUIRED = {
     "samples.json": tuple(f"{end}.{key}" for end in ("start", "end")
                           for key in ("monotonic_s", "server", "loadgen", "cpu_stat")),
     "rusage.json": ("utime_s", "stime_s", "nvcsw", "nivcsw", "maxrss_kib", "wall_s"),
-    "loadgen.json": ("connections", "write_interval_s", "target_bytes_per_s",
-                     "totals.bytes", "totals.writes_per_s", "totals.stalls",
+    "loadgen.json": ("connections", "write_interval_s", "target_bytes_per_s", "load_s",
+                     "per_connection", "totals.bytes", "totals.writes", "totals.writes_per_s",
+                     "totals.bytes_per_s", "totals.stalls",
                      "achieved_ratio.min", "achieved_ratio.mean", "achieved_ratio.max"),
 }
 
@@ -108,7 +111,8 @@ def cpu_list(cpus: list[int]) -> str:
 def cell_id(meta: dict) -> str:
     """Names one measurement: the same cell measured on two hosts, or twice
     on one, gets two ids, so merged results never overwrite each other."""
-    return (f"{meta['host']}/{meta['server']}/{meta['network']}/vcpus{meta['vcpus']}/"
+    return (f"{meta['host']}/{meta['server']}/{meta['network']}/{meta['load']}/"
+            f"vcpus{meta['vcpus']}/"
             f"clients{meta['clients']}/rep{meta['repetition']}@{meta['started_utc']}")
 
 
@@ -190,6 +194,44 @@ def agreement(pct: dict[str, float], resolution: dict[str, float], hidden: dict[
     }
 
 
+def load_label(settings: dict) -> str:
+    """The load shape of a cell measured before the shape was a dimension:
+    its interval, aligned, no bursts."""
+    return loadshape.label(loadshape.Shape(
+        settings["write_interval"], settings.get("phases", loadshape.DEFAULT_PHASES),
+        settings.get("burst", loadshape.DEFAULT_BURST)))
+
+
+def write_sizes(stats: dict) -> dict[str, float]:
+    """The distribution of loadgen's write sizes (bytes): mean, 10th, 50th
+    and 90th percentiles and max, from its counts per size (NaN for the
+    percentiles where an older loadgen kept none)."""
+    totals = stats["totals"]
+    out = {"loadgen_write_bytes_mean": totals["bytes"] / totals["writes"]
+           if totals["writes"] else float("nan")}
+    counts = np.array(stats.get("write_bytes", {}).get("counts") or [[0, 0]], dtype=float)
+    cumulative = np.cumsum(counts[:, 1])
+    for q in (10, 50, 90):
+        at = np.searchsorted(cumulative, q / 100 * cumulative[-1]) if cumulative[-1] else None
+        out[f"loadgen_write_bytes_p{q}"] = counts[at, 0] if at is not None else float("nan")
+    out["loadgen_write_bytes_max"] = stats.get("write_bytes", {}).get("max", float("nan"))
+    return out
+
+
+def server_reads(summary: dict, stats: dict, cpu_pct: float) -> dict[str, float]:
+    """The server's reads (its wake-ups per connection's data) from its
+    summary, per second at the load's delivered rate, and the CPU per read:
+    NaN for a server whose summary does not count them."""
+    reads = summary.get("reads")
+    if not reads:
+        return {"server_reads": float("nan"), "server_bytes_per_read": float("nan"),
+                "server_reads_per_s": float("nan"), "server_cpu_us_per_read": float("nan")}
+    per_read = summary["bytes_received"] / reads
+    per_s = stats["totals"]["bytes_per_s"] / per_read
+    return {"server_reads": float(reads), "server_bytes_per_read": per_read,
+            "server_reads_per_s": per_s, "server_cpu_us_per_read": 1e6 * cpu_pct / 100 / per_s}
+
+
 def cadence_ratio(stats: dict) -> float:
     """loadgen's writes per second over those its cadence asks: one per
     connection per write interval, or fewer where each would carry less
@@ -203,6 +245,7 @@ def parse_cell(raw: Path) -> dict[str, pd.DataFrame]:
     meta = read_json(raw, "meta.json")
     net = meta.get("network", LOOPBACK)
     meta["network"] = net["path"]
+    meta.setdefault("load", load_label(meta["settings"]))
     samples = read_json(raw, "samples.json")
     rusage = read_json(raw, "rusage.json")
     stats = read_json(raw, "loadgen.json")
@@ -213,6 +256,8 @@ def parse_cell(raw: Path) -> dict[str, pd.DataFrame]:
     frames, procs = top_tables(raw, meta, pids)
 
     window_s = end["monotonic_s"] - start["monotonic_s"]
+    conn_writes = np.array([c["writes"] for c in stats["per_connection"]], dtype=float)
+    load_s = max(stats["load_s"], 1e-9)
     top_window_s = meta["settings"]["top_frames"] * meta["settings"]["top_delay_s"]
     server = thread_deltas(start["server"], end["server"])
     loadgen = thread_deltas(start["loadgen"], end["loadgen"])
@@ -249,6 +294,9 @@ def parse_cell(raw: Path) -> dict[str, pd.DataFrame]:
         "rate": settings["rate"],
         "message": settings["message"],
         "write_interval": settings["write_interval"],
+        "load_phases": settings.get("phases", loadshape.DEFAULT_PHASES),
+        "load_burst": settings.get("burst", loadshape.DEFAULT_BURST),
+        "write_interval_s": stats["write_interval_s"],
         "warmup_s": settings["warmup_s"],
         "top_frames": settings["top_frames"],
         "top_delay_s": settings["top_delay_s"],
@@ -281,6 +329,13 @@ def parse_cell(raw: Path) -> dict[str, pd.DataFrame]:
         "achieved_ratio_mean": stats["achieved_ratio"]["mean"],
         "achieved_ratio_max": stats["achieved_ratio"]["max"],
         "loadgen_writes_per_s": stats["totals"]["writes_per_s"],
+        # The cadence delivered: writes per second per connection, their
+        # mean and the slowest and fastest connection's, and the sizes.
+        "loadgen_writes_per_conn_per_s": stats["totals"]["writes_per_s"] / stats["connections"],
+        "loadgen_writes_per_conn_per_s_min": conn_writes.min() / load_s,
+        "loadgen_writes_per_conn_per_s_max": conn_writes.max() / load_s,
+        **write_sizes(stats),
+        **server_reads(summary, stats, pct["schedstat"]),
         "loadgen_cadence_ratio": cadence_ratio(stats),
         "loadgen_stalls": stats["totals"]["stalls"],
         # Unknown for a load generator on another host.

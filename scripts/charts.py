@@ -1,7 +1,9 @@
 """Charts of the statistics (results/stats/summary.parquet), for H1 (CPU,
 user vs system time, context switches, spread over top's frames as the
 number of clients grows) and H2 (CPU cost as vCPUs grow, and the ratio of
-the reference server over each other server).
+the reference server over each other server), both on the main network
+path and load shape; then what the network path and the load's shape
+(write cadence, phases, bursts) move.
 
 Each chart is written three ways: NAME.html (interactive, the Vega
 libraries inlined, so it opens with no network), NAME.svg (static) and
@@ -17,7 +19,8 @@ import altair as alt
 import pandas as pd
 
 from scripts.hostlock import HostLock
-from scripts.stats import GROUP, POINT, main_path, on_path, reference_ratios, vcpu_levels
+from scripts.stats import (GROUP, POINT, at_load, main_path, on_main, on_path,
+                           reference_ratios, vcpu_levels)
 from scripts.study import CHARTS, EXPECTED_VCPUS
 # Offline: vega-embed's "open in editor" would load a remote page.
 EMBED_OPTIONS = {"actions": {"export": True, "source": False, "compiled": False,
@@ -36,7 +39,9 @@ def levels_note(summary: pd.DataFrame, expected: list[int]) -> str:
 def repetitions_note(summary: pd.DataFrame) -> str:
     low, high = summary["repetitions"].min(), summary["repetitions"].max()
     reps = f"{low}" if low == high else f"{low}-{high}"
-    path = f"network path {summary.attrs['network']}; " if "network" in summary.attrs else ""
+    path = "".join(f"{name} {summary.attrs[key]}; " for key, name in
+                   (("network", "network path"), ("load", "load shape"))
+                   if key in summary.attrs)
     if high < 2:
         return f"{path}{reps} repetition per cell: no confidence interval"
     return f"{path}mean of {reps} repetitions per cell; band/bars: 95 % CI (Student t)"
@@ -208,10 +213,49 @@ def net_busy(summary: pd.DataFrame) -> alt.FacetChart:
                     "interrupts); one line per server and path", repetitions_note(summary)))
 
 
-def build_charts(summary: pd.DataFrame, expected: list[int],
-                 reference: str) -> dict[str, alt.TopLevelMixin]:
-    """H1 and H2 on the main network path; the path chart over all."""
-    point = on_path(summary, main_path(summary))
+def pattern(summary: pd.DataFrame) -> pd.Series:
+    """How a load shape's writes fall, beside its cadence: "aligned",
+    "random", "aligned, bursts of 4"."""
+    bursts = summary["load_burst"].map(lambda b: f", bursts of {b}" if b > 1 else "")
+    return summary["load_phases"] + bursts
+
+
+def load_chart(summary: pd.DataFrame, metric: str, y_title: str, heading: str,
+               note: str) -> alt.FacetChart:
+    """metric against the load's delivered cadence, per server, on the
+    main path: one panel per (vCPUs, clients), one line per server and
+    pattern of arrivals."""
+    data = summary[POINT + ["load", "repetitions", "writes_per_conn_per_s_mean"]].assign(
+        pattern=pattern(summary), value=summary[f"{metric}_mean"],
+        low=summary[f"{metric}_ci_low"], high=summary[f"{metric}_ci_high"])
+    x = alt.X("writes_per_conn_per_s_mean:Q", title="writes/s per client",
+              scale=alt.Scale(type="log", base=2))
+    dash = alt.StrokeDash("pattern:N", title="arrivals", legend=alt.Legend(symbolType="stroke"))
+    base = alt.Chart().encode(x=x, color=server_color(summary), strokeDash=dash)
+    bars = base.mark_errorbar().encode(y=alt.Y("low:Q", title=y_title), y2="high:Q")
+    line = base.mark_line(point=True).encode(
+        y="value:Q", order="writes_per_conn_per_s_mean:Q",
+        tooltip=["server:N", "load:N", "vcpus:O", "clients:Q",
+                 alt.Tooltip("writes_per_conn_per_s_mean:Q", title="writes/s per client",
+                             format=".0f"),
+                 alt.Tooltip("value:Q", title="mean", format=".4~f"),
+                 alt.Tooltip("low:Q", title="95 % CI low", format=".4~f"),
+                 alt.Tooltip("high:Q", title="95 % CI high", format=".4~f"),
+                 "repetitions:Q"])
+    return alt.layer(bars, line, data=data).properties(width=160, height=150).facet(
+        column=alt.Column("clients:O", title="concurrent clients"),
+        row=alt.Row("vcpus:O", title="vCPUs"),
+        title=title(heading, note + "; x: writes per second per client as delivered "
+                    "(log2 scale)", repetitions_note(summary)))
+
+
+def build_charts(summary: pd.DataFrame, expected: list[int], reference: str,
+                 preferred_load: str | None = None) -> dict[str, alt.TopLevelMixin]:
+    """H1 and H2 on the main network path and load shape; the path chart
+    over every path at that shape, the load charts over every shape on
+    that path."""
+    point = on_main(summary, preferred_load)
+    shapes = on_path(summary, point.attrs["network"])
     return {
         "h1_cpu": h1_cpu(point),
         "h1_user_system": h1_user_system(point),
@@ -219,7 +263,15 @@ def build_charts(summary: pd.DataFrame, expected: list[int],
         "h1_cv": h1_cv(point),
         "h2_cost_vcpus": h2_cost_vcpus(point, expected),
         "h2_ratio": h2_ratio(point, expected, reference),
-        "net_busy": net_busy(summary),
+        "net_busy": net_busy(at_load(summary, point.attrs["load"])),
+        "load_cpu_per_mb": load_chart(
+            shapes, "cpu_s_per_mb", "CPU-s per MB received",
+            "Load shape: the server's CPU per MB vs the load's write cadence",
+            "the same bytes per client at every cadence; schedstat CPU time"),
+        "load_cpu_per_read": load_chart(
+            shapes, "cpu_us_per_read", "CPU µs per read",
+            "Load shape: the server's CPU per read (wake-up) vs the load's write cadence",
+            "schedstat CPU time over the reads the server counted (none: not counted)"),
     }
 
 
@@ -241,9 +293,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("out", type=Path, help="folder for the charts")
     parser.add_argument("--reference", required=True, metavar="SERVER",
                         help="the server whose CPU per MB is divided by each other's")
+    parser.add_argument("--main-load", metavar="LABEL",
+                        help="the load shape H1 and H2 are drawn on (default: the one "
+                             "with the most groups)")
     args = parser.parse_args(argv)
     summary = pd.read_parquet(args.summary)
-    save_charts(build_charts(summary, list(EXPECTED_VCPUS), args.reference), args.out)
+    save_charts(build_charts(summary, list(EXPECTED_VCPUS), args.reference, args.main_load),
+                args.out)
     print(f"charts: {len(CHARTS)} charts -> {args.out}")
     return 0
 

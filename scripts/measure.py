@@ -37,7 +37,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from scripts import netpath, procfs
+from scripts import loadshape, netpath, procfs
 from scripts.cell import (CellDataError, cpu_list, cpu_stat_pct, flag_reasons, parse_cell,
                           read_summary)
 from scripts.cpus import CpuPlan, CpuPlanError, plan_cpus
@@ -303,7 +303,8 @@ class Cell:
         a, w = self.args, self.work
         load = ["--host", self.path.server_address, "--port", str(port),
                 "--connections", str(a.clients), "--rate", a.rate, "--message", a.message,
-                "--write-interval", a.write_interval]
+                "--write-interval", a.write_interval, "--phases", a.phases,
+                "--burst", str(a.burst)]
         if self.path.kind == "remote":
             self.remote = RemoteLoadgen(a.loadgen_host, [a.remote_loadgen, *load],
                                         a.ssh_option, w / "loadgen.err", self.env)
@@ -409,7 +410,7 @@ class Cell:
         server_bin = shlex.split(a.server_cmd)[0]
         return {
             "server": a.server, "vcpus": a.vcpus, "clients": a.clients,
-            "repetition": a.repetition,
+            "repetition": a.repetition, "load": a.load,
             "host": socket.gethostname(),
             "kernel": platform.release(),
             "cpu_model": cpu_model(),
@@ -430,7 +431,8 @@ class Cell:
             "slurm_job_id": os.environ.get("SLURM_JOB_ID"),
             "settings": {
                 "rate": a.rate, "message": a.message,
-                "write_interval": a.write_interval, "warmup_s": a.warmup,
+                "write_interval": a.write_interval, "phases": a.phases, "burst": a.burst,
+                "warmup_s": a.warmup,
                 "top_frames": a.top_frames, "top_delay_s": a.top_delay,
                 "top_first_frame": "dropped (one extra frame taken)",
                 "load_tolerance": a.load_tolerance,
@@ -466,7 +468,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--repetition", type=int, default=1)
     p.add_argument("--rate", default="1Mbps")
     p.add_argument("--message", default="message\\n")
-    p.add_argument("--write-interval", default="1100us")
+    p.add_argument("--load", help="the load shape's label, for the record (default: made "
+                                  "from the three options below, scripts/loadshape.py)")
+    p.add_argument("--write-interval", default="1100us",
+                   help="each connection's write cadence (loadgen --write-interval)")
+    p.add_argument("--phases", choices=loadshape.PHASES, default=loadshape.DEFAULT_PHASES,
+                   help="loadgen --phases")
+    p.add_argument("--burst", type=int, default=loadshape.DEFAULT_BURST, help="loadgen --burst")
     p.add_argument("--warmup", type=float, default=2.0, help="seconds")
     p.add_argument("--top-frames", type=int, default=10)
     p.add_argument("--top-delay", type=float, default=1.0, help="seconds")
@@ -492,6 +500,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--out", required=True, help="the cell's raw-data folder")
     args = p.parse_args(argv)
     args.remote_loadgen = args.remote_loadgen or os.path.abspath(args.loadgen)
+    args.load = args.load or loadshape.label(
+        loadshape.Shape(args.write_interval, args.phases, args.burst))
     return args
 
 

@@ -1,4 +1,4 @@
-"""Statistics per (server, network path, vcpus, clients) from the dataset: the spread of
+"""Statistics per (server, network path, load shape, vcpus, clients) from the dataset: the spread of
 the server's CPU over top's frames, and per-repetition figures (CPU, CPU
 per MB, user and system time, context switches, what landed on the
 server's CPUs) with their mean and 95 % confidence interval across
@@ -44,8 +44,9 @@ from scripts.hostlock import HostLock
 from scripts.netpath import PATHS
 
 # A group of repetitions: one server at one point of the matrix, over one
-# network path; POINT is the same on a path already chosen.
-GROUP = ["server", "network", "vcpus", "clients"]
+# network path and with one load shape; POINT is the same on a path and a
+# shape already chosen.
+GROUP = ["server", "network", "load", "vcpus", "clients"]
 POINT = ["server", "vcpus", "clients"]
 CONFIDENCE = 0.95
 BOOTSTRAP_RESAMPLES = 9999
@@ -71,6 +72,11 @@ METRICS = {
                      "interrupts, softirq and anything else), % of their time",
     "cpus_busy_s_per_mb": "busy CPU-s of the server's CPUs per MB received: "
                           "cpus_busy_pct / 100 * vcpus / mb_per_s",
+    "writes_per_conn_per_s": "the load's delivered cadence: loadgen's writes per second "
+                             "per connection",
+    "reads_per_s": "the server's reads that returned data, per second (its wake-ups; "
+                   "NaN where its summary does not count them)",
+    "cpu_us_per_read": "server CPU (schedstat) per read, µs: cpu_pct / 100 / reads_per_s",
 }
 STAT_DOC = {
     "mean": "mean over repetitions",
@@ -81,6 +87,9 @@ STAT_DOC = {
 COLUMNS = {
     "server": "server name",
     "network": "how the load reached the server (loopback, netns, veth, remote)",
+    "load": "the load's shape: write interval, phases and burst (scripts/loadshape.py)",
+    "load_phases": "the load's phases: aligned (every connection at the same ticks) or random",
+    "load_burst": "writes sent back to back every load_burst write intervals",
     "vcpus": "CPUs the server was pinned to",
     "clients": "concurrent clients",
     "repetitions": "cells (repetitions) in the group; the same repetition measured "
@@ -185,12 +194,13 @@ def per_repetition(cells: pd.DataFrame) -> pd.DataFrame:
         "server_system_s", "server_nvcsw_per_s", "server_nivcsw_per_s",
         "target_bytes_per_s", "achieved_ratio_mean", "achieved_ratio_min",
         "server_cpus_softirq_pct", "server_cpus_system_pct", "server_cpus_idle_pct",
-        "server_cpus_steal_pct", "flagged", *FLAGS])
+        "server_cpus_steal_pct", "loadgen_writes_per_conn_per_s", "server_reads_per_s",
+        "server_cpu_us_per_read", "load_phases", "load_burst", "flagged", *FLAGS])
     mb_per_s = cells["target_bytes_per_s"] * cells["clients"] * cells["achieved_ratio_mean"] / 1e6
     busy_s = cells["server_user_s"] + cells["server_system_s"]
     cpus_busy_pct = 100 - cells["server_cpus_idle_pct"] - cells["server_cpus_steal_pct"]
-    return cells[GROUP + ["repetition", "host", "flagged", *FLAGS,
-                          "achieved_ratio_min"]].assign(
+    return cells[GROUP + ["repetition", "host", "flagged", *FLAGS, "achieved_ratio_min",
+                          "load_phases", "load_burst"]].assign(
         mb_per_s=mb_per_s,
         cpu_pct=cells["server_cpu_pct_schedstat"],
         machine_pct=cells["server_machine_pct"],
@@ -207,6 +217,9 @@ def per_repetition(cells: pd.DataFrame) -> pd.DataFrame:
         cpus_system_pct=cells["server_cpus_system_pct"],
         cpus_busy_pct=cpus_busy_pct,
         cpus_busy_s_per_mb=cpus_busy_pct / 100 * cells["vcpus"] / mb_per_s,
+        writes_per_conn_per_s=cells["loadgen_writes_per_conn_per_s"],
+        reads_per_s=cells["server_reads_per_s"],
+        cpu_us_per_read=cells["server_cpu_us_per_read"],
     )
 
 
@@ -234,6 +247,10 @@ def summarize(cells: pd.DataFrame, frames: pd.DataFrame) -> pd.DataFrame:
     for key, group in reps.groupby(GROUP, sort=True):
         row = dict(zip(GROUP, key))
         row["repetitions"] = len(group)
+        # A load label names one shape: its phases and burst are the same
+        # in every cell of it.
+        row["load_phases"] = group["load_phases"].iloc[0]
+        row["load_burst"] = int(group["load_burst"].iloc[0])
         row["hosts"] = ", ".join(sorted(group["host"].astype(str).unique()))
         row["flagged_cells"] = int(group["flagged"].sum())
         row["achieved_ratio_min"] = group["achieved_ratio_min"].min()
@@ -269,12 +286,36 @@ def main_path(frame: pd.DataFrame) -> str:
     return max(frame["network"].unique(), key=PATHS.index)
 
 
-def on_path(frame: pd.DataFrame, network: str) -> pd.DataFrame:
-    """The rows of one network path, without the network column (the path
-    is kept in the frame's attrs, for titles)."""
-    rows = frame[frame["network"] == network].drop(columns="network").reset_index(drop=True)
-    rows.attrs["network"] = network
+def main_load(frame: pd.DataFrame, preferred: str | None = None) -> str:
+    """The load shape H1 and H2 are answered on: the preferred one (the
+    first the config lists) where it was measured, else the one with the
+    most rows (a merged dataset), the first label on a tie."""
+    loads = frame["load"].value_counts()
+    if preferred in loads.index:
+        return preferred
+    return sorted(loads.index, key=lambda label: (-loads[label], label))[0]
+
+
+def on_path(frame: pd.DataFrame, network: str, load: str | None = None) -> pd.DataFrame:
+    """The rows of one network path, and of one load shape if given,
+    without those columns (kept in the frame's attrs, for titles)."""
+    keep = frame["network"] == network
+    if load is not None:
+        keep &= frame["load"] == load
+    rows = frame[keep].drop(columns=["network"] + (["load"] if load is not None else []))
+    rows = rows.reset_index(drop=True)
+    rows.attrs = {"network": network, **({"load": load} if load is not None else {})}
     return rows
+
+
+def on_main(frame: pd.DataFrame, preferred_load: str | None = None) -> pd.DataFrame:
+    """The rows H1 and H2 are answered on: the main path and load shape."""
+    return on_path(frame, main_path(frame), main_load(frame, preferred_load))
+
+
+def at_load(frame: pd.DataFrame, load: str) -> pd.DataFrame:
+    """The rows of one load shape, every path."""
+    return frame[frame["load"] == load].reset_index(drop=True)
 
 
 def vcpu_levels(summary: pd.DataFrame, expected) -> tuple[list[int], list[int]]:
@@ -305,7 +346,7 @@ def write_summary(summary: pd.DataFrame, out: Path) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m scripts.stats",
-        description="Statistics per (server, network, vcpus, clients) from the dataset "
+        description="Statistics per (server, network, load, vcpus, clients) from the dataset "
                     "(sample std, ddof=1; 95 %% Student t intervals across repetitions).")
     parser.add_argument("dataset", type=Path,
                         help="folder with cells.parquet and top_frames.parquet")

@@ -16,6 +16,8 @@ CHARTS = {
     "h2_cost_vcpus": "CPU cost per MB vs vCPUs",
     "h2_ratio": "CPU per MB of the reference server over each other server",
     "net_busy": "Busy time of the server's CPUs per network path",
+    "load_cpu_per_mb": "CPU per MB vs the load's write cadence",
+    "load_cpu_per_read": "CPU per read vs the load's write cadence",
 }
 
 # The study's question, not the matrix measured: H2 asks about these vCPU

@@ -1,9 +1,11 @@
 """A minimal receiving server for testing loadgen on its own: it greets
-every client and counts, per connection, the bytes that really arrived."""
+every client and counts, per connection, the bytes that really arrived,
+and when they arrived."""
 
 import selectors
 import socket
 import threading
+import time
 
 from conftest import GREETING
 
@@ -14,6 +16,7 @@ class CountingServer:
         self.listener.setblocking(False)
         self.port = self.listener.getsockname()[1]
         self.counts: dict[int, int] = {}  # connection number -> bytes
+        self.arrivals: list[float] = []  # monotonic time of every read, any connection
         self.open = 0
         self.changed = threading.Condition()
         self._stop = False
@@ -52,6 +55,7 @@ class CountingServer:
         with self.changed:
             if data:
                 self.counts[number] += len(data)
+                self.arrivals.append(time.monotonic())
                 return
             self._sel.unregister(conn)
             conn.close()

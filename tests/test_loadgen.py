@@ -2,6 +2,7 @@
 the errors that must stop a run instead of passing for a full load."""
 
 import json
+import math
 import resource
 import signal
 import socket
@@ -128,6 +129,8 @@ def test_more_connections_than_the_file_limit(bin_dir, receiver):
     (["--rate", "-1Mbps"], "--rate"),
     (["--connections", "0"], "--connections"),
     (["--write-interval", "1 parsec"], "--write-interval"),
+    (["--phases", "sometimes"], "--phases"),
+    (["--burst", "0"], "--burst"),
 ])
 def test_bad_arguments_name_the_flag(args, named, bin_dir):
     res = run_loadgen(bin_dir, 1, *args)
@@ -139,3 +142,52 @@ def test_port_is_required(bin_dir):
     res = subprocess.run([bin_dir / "loadgen"], capture_output=True, text=True)
     assert res.returncode == 2
     assert "--port is required" in res.stderr
+
+
+def phase_concentration(times: list[float], period: float) -> float:
+    """How together arrivals fall within a period: 1 when all at one phase,
+    near 0 when spread over it (the mean resultant length of their phases)."""
+    angles = [2 * math.pi * (t % period) / period for t in times]
+    return math.hypot(sum(map(math.cos, angles)), sum(map(math.sin, angles))) / len(angles)
+
+
+@pytest.mark.parametrize("phases, burst", [("aligned", 1), ("random", 1), ("aligned", 4),
+                                           ("random", 4)])
+def test_every_shape_keeps_bytes_and_cadence(phases, burst, bin_dir, receiver, tmp_path):
+    """Bursts and phases change when the writes fall, never how many there
+    are or the bytes each connection carries."""
+    clients, duration, interval = 16, 3, 0.005
+    stats_file = tmp_path / "stats.json"
+    res = run_loadgen(bin_dir, receiver.port, "--connections", str(clients),
+                      "--duration", str(duration), "--write-interval", "5ms",
+                      "--phases", phases, "--burst", str(burst), "--out", str(stats_file))
+    assert res.returncode == 0, res.stderr
+    counts = receiver.wait_all_closed(clients)
+    target = RATE_BPS / 8 * duration
+    assert all(abs(n - target) / target <= 0.02 for n in counts.values()), counts
+    stats = json.loads(stats_file.read_text())
+    assert stats["totals"]["bytes"] == sum(counts.values())
+    assert (stats["phases"], stats["burst"]) == (phases, burst)
+    for rate in stats["writes_per_s"]["min"], stats["writes_per_s"]["max"]:
+        assert abs(rate * interval - 1) <= 0.05, stats["writes_per_s"]
+    sizes = stats["write_bytes"]
+    assert sum(n for _, n in sizes["counts"]) == stats["totals"]["writes"]
+    assert abs(sizes["mean"] - RATE_BPS / 8 * interval) <= 0.05 * RATE_BPS / 8 * interval
+
+
+@pytest.mark.parametrize("phases, burst, together", [
+    ("aligned", 1, True), ("random", 1, False), ("aligned", 4, True), ("random", 4, False)])
+def test_phases_and_bursts_shape_the_arrivals(phases, burst, together, bin_dir, receiver):
+    """Aligned phases: every connection's writes arrive at one phase of the
+    period; random: spread over it. Bursts of 4 writes every 4 intervals
+    arrive at one phase of that longer period."""
+    res = run_loadgen(bin_dir, receiver.port, "--connections", "16", "--duration", "2",
+                      "--write-interval", f"{20 // burst}ms", "--phases", phases,
+                      "--burst", str(burst))
+    assert res.returncode == 0, res.stderr
+    receiver.wait_all_closed(16)
+    concentration = phase_concentration(receiver.arrivals, 0.020)
+    if together:
+        assert concentration > 0.8, concentration
+    else:
+        assert concentration < 0.5, concentration

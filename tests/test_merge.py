@@ -61,7 +61,8 @@ def test_same_cell_from_two_hosts_is_kept_twice(measured, tmp_path):
     cells = pd.read_parquet(tmp_path / "out" / "cells.parquet")
     assert len(cells) == 8
     assert cells["cell_id"].is_unique
-    assert ("merge: server=papayachat network=netns vcpus=1 clients=8 repetition=1: measured 2 times, "
+    assert ("merge: server=papayachat network=netns load=1100us vcpus=1 clients=8 repetition=1: "
+            "measured 2 times, "
             "on vm-a, vm-c; all kept") in res.stdout
 
 

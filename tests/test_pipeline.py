@@ -45,7 +45,7 @@ def test_nothing_else_ran_during_a_measurement(measured):
     """With --cores 2, measurements still ran one at a time, and no parse
     job ran inside a measurement's window."""
     windows = []
-    for meta in (measured / "results" / "raw").glob("*/*/*/*/*/meta.json"):
+    for meta in (measured / "results" / "raw").rglob("meta.json"):
         m = json.loads(meta.read_text())
         windows.append((datetime.fromisoformat(m["started_utc"]).timestamp(),
                         datetime.fromisoformat(m["ended_utc"]).timestamp()))
@@ -53,8 +53,10 @@ def test_nothing_else_ran_during_a_measurement(measured):
     assert len(windows) == 4
     for (_, end), (start, _) in zip(windows, windows[1:]):
         assert end <= start
-    for parsed in (measured / "results" / "parsed").glob("*/*/*/*/cells.parquet"):
-        written = parsed.stat().st_mtime
+    parsed = list((measured / "results" / "parsed").rglob("cells.parquet"))
+    assert len(parsed) == 4
+    for table in parsed:
+        written = table.stat().st_mtime
         assert not any(start < written < end for start, end in windows)
 
 
@@ -76,6 +78,14 @@ def planned(work: Path, *config: str) -> list[str]:
         r"Measuring (\S+): (\d+) vCPUs, (\d+) clients, repetition (\d+)", out))
 
 
+def copy_measured(measured: Path, dest: Path) -> Path:
+    """A copy of the repo with the tiny matrix's results, up to date."""
+    work = copy_repo(dest)
+    shutil.copytree(measured / "results", work / "results", symlinks=True)
+    shutil.copytree(measured / ".snakemake", work / ".snakemake", symlinks=True)
+    return work
+
+
 def test_nothing_to_rerun_when_nothing_changed(measured):
     assert planned(measured) == []
 
@@ -92,9 +102,7 @@ def test_new_repetition_measures_only_new_cells(measured):
 
 
 def test_editing_one_server_remeasures_only_its_cells(measured, tmp_path):
-    work = copy_repo(tmp_path)
-    shutil.copytree(measured / "results", work / "results", symlinks=True)
-    shutil.copytree(measured / ".snakemake", work / ".snakemake", symlinks=True)
+    work = copy_measured(measured, tmp_path)
     assert planned(work) == []  # the copy is up to date
     source = work / "servers/goroutines/server.go"
     source.write_text(source.read_text() + "\n// edited\n")
@@ -114,6 +122,10 @@ def test_changed_setting_remeasures_every_cell(measured, setting):
     ("rate=fast", "rate"),
     ("rate=0Mbps", "config key rate: '0Mbps' is not a load per client above zero"),
     ("write_interval=0us", "config key write_interval: '0us' is not"),
+    ("write_interval=[1100us,fast]", "config key write_interval: 'fast' is neither a duration "
+                                     "(e.g. 1100us) nor a load_defs entry (tcpkali)"),
+    ("phases=sometimes", "config key phases"),
+    ("burst=0", "config key burst"),
     ("servers=[goroutines,bad/name]", "config key servers.1: 'bad/name' is not a server name"),
     ("merge_from=[nowhere/results]", "config key merge_from: nowhere/results holds no "
                                      "dataset/cells.parquet"),
@@ -145,7 +157,7 @@ def test_keep_going_measures_the_other_cells(tmp_path):
     assert res.returncode != 0
     assert "cell faulty vcpus=1 clients=1 repetition=1 failed" in res.stdout + res.stderr
     raw = work / "results" / "raw"
-    assert (raw / "goroutines/netns/vcpus1/clients1/rep1/meta.json").exists()
+    assert (raw / "goroutines/netns/1100us/vcpus1/clients1/rep1/meta.json").exists()
     assert not (raw / "faulty").exists() or not any((raw / "faulty").rglob("*"))
 
 
@@ -166,18 +178,24 @@ def test_snakemake_report_works(measured, tmp_path):
     assert "summary.csv" in page
 
 
+def measure_beside(measured: Path, tmp_path: Path, key: str, values: list[str],
+                   column: str | None = None) -> tuple[Path, pd.DataFrame]:
+    """The tiny matrix with a second value of a dimension: only that
+    value's 4 cells are measured, and the dataset holds both."""
+    work = copy_measured(measured, tmp_path)
+    setting = f"{key}=[{','.join(values)}]"
+    assert planned(work, setting) == ["goroutines 1 1 1", "goroutines 1 8 1",
+                                      "papayachat 1 1 1", "papayachat 1 8 1"]
+    snakemake(work, config=[*TINY, setting])
+    cells = pd.read_parquet(work / "results/dataset/cells.parquet")
+    assert sorted(cells[column or key].value_counts().items()) == [(v, 4) for v in values]
+    return work, cells
+
+
 def test_two_network_paths_make_one_dataset_and_a_comparison(measured, tmp_path):
     """Adding loopback beside the default netns measures only the loopback
     cells; the report says what the path moved and whether H1 changes."""
-    work = copy_repo(tmp_path)
-    shutil.copytree(measured / "results", work / "results", symlinks=True)
-    shutil.copytree(measured / ".snakemake", work / ".snakemake", symlinks=True)
-    both = "network=[loopback,netns]"
-    assert planned(work, both) == ["goroutines 1 1 1", "goroutines 1 8 1",
-                                   "papayachat 1 1 1", "papayachat 1 8 1"]
-    snakemake(work, config=[*TINY, both])
-    cells = pd.read_parquet(work / "results/dataset/cells.parquet")
-    assert sorted(cells["network"].value_counts().items()) == [("loopback", 4), ("netns", 4)]
+    work, cells = measure_beside(measured, tmp_path, "network", ["loopback", "netns"])
     report = text_of((work / "results/report.html").read_text())
     assert "H1 and H2 are answered on the netns path; under netns the busy time of the " \
            "server's CPUs changed against loopback by" in report
@@ -185,6 +203,27 @@ def test_two_network_paths_make_one_dataset_and_a_comparison(measured, tmp_path)
                      r"at the 5 % level\) is the same under loopback and netns at \d of 2 points",
                      report)
     assert "Busy time moved onto the server" in report
+
+
+def test_a_second_load_shape_measures_only_its_cells_and_adds_its_section(measured, tmp_path):
+    """A cadence list is a dimension: only the new shape's cells run, the
+    dataset holds both, and the report compares them on the main path."""
+    work, cells = measure_beside(measured, tmp_path, "write_interval", ["1100us", "4400us"],
+                                 column="load")
+    slow = cells[cells["load"] == "4400us"]
+    # About 227 writes per second per client asked; every server counts its reads.
+    assert ((slow["loadgen_writes_per_conn_per_s"] - 1 / 0.0044).abs() < 12).all()
+    assert (slow["server_reads_per_s"] > 0).all()
+    report = text_of((work / "results/report.html").read_text())
+    assert "H1 and H2 are measured at load shape 1100us: each client wrote once per " \
+           "1,100 µs (asked 909 writes per second" in report
+    assert re.search(r"At 8 clients, from 2\d\d to \d+ writes per second per client at the same "
+                     r"bytes, papayachat's CPU per MB went [\d.]+ → [\d.]+ CPU-s \([\d.]+×\) "
+                     r"and goroutines' CPU per MB went",
+                     report)
+    assert "Each server at each load shape" in report
+    for chart in ("load_cpu_per_mb", "load_cpu_per_read"):
+        assert (work / f"results/charts/{chart}.svg").stat().st_size > 1000
 
 
 def test_shared_cpus_as_the_message_says_are_flagged_and_named(measured, tmp_path):
@@ -211,7 +250,7 @@ def test_two_runs_with_other_targets_never_measure_at_once(measured, tmp_path):
     shutil.copytree(measured / "results/bin", work / "results/bin", symlinks=True)
     shutil.copytree(measured / ".snakemake", work / ".snakemake", symlinks=True)
     config = [*TINY, "clients=2", "network=loopback"]
-    targets = [f"results/raw/{s}/loopback/vcpus1/clients2/rep1" for s in ("papayachat",
+    targets = [f"results/raw/{s}/loopback/1100us/vcpus1/clients2/rep1" for s in ("papayachat",
                                                                           "goroutines")]
     runs = [subprocess.Popen([*SNAKEMAKE, "--cores", "2", target, "--config", *config],
                              cwd=work, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
@@ -231,9 +270,7 @@ def test_two_runs_with_other_targets_never_measure_at_once(measured, tmp_path):
 
 
 def test_imported_2022_logs_add_their_table_and_a_section_from_the_data(measured, tmp_path):
-    work = copy_repo(tmp_path)
-    shutil.copytree(measured / "results", work / "results", symlinks=True)
-    shutil.copytree(measured / ".snakemake", work / ".snakemake", symlinks=True)
+    work = copy_measured(measured, tmp_path)
     imported = [*TINY, f"import=[{LOGS_2022}]"]
     assert planned(work, *imported[len(TINY):]) == []  # nothing measured
     snakemake(work, config=imported)

@@ -28,6 +28,10 @@ README = {
     f"{SNAKEMAKE} --cores 1 --config servers=goroutines clients=[1,64] repetitions=5": (
         "run", ["-n"]),
     f"{SNAKEMAKE} -n": ("run", []),
+    f"{SNAKEMAKE} --cores 1 --config write_interval=[1100us,550us,2200us,4400us]": (
+        "run", ["-n"]),
+    f"{SNAKEMAKE} --cores 1 --config write_interval=[1100us,tcpkali] phases=[aligned,random] "
+    "-n": ("run", []),
     f"{SNAKEMAKE} --cores 1 --config merge_from=[vm1/results,vm2/results,vm4/results]": (
         "run", []),  # merging measures nothing: run for real on three copies
     f"{SNAKEMAKE} --profile workflow/profiles/slurm --config vcpus=[1,2,4]": (
@@ -47,6 +51,7 @@ SUGGESTED = {
     "allow_shared_cpus=true": ["vcpus=2", "allow_shared_cpus=true"],
     "network=loopback": ["network=loopback"],
     "network=[loopback,netns]": ["network=[loopback,netns]"],
+    "write_interval=[1100us,550us,2200us,4400us]": ["write_interval=[1100us,550us,2200us,4400us]"],
     "vcpus={max(1": ["vcpus=1"],  # vcpus=N, N the host's CPUs less one
 }
 SOURCES = [*REPO.glob("scripts/**/*.py"), *REPO.glob("workflow/**/*.smk"),

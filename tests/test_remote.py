@@ -158,7 +158,7 @@ def test_the_pipeline_measures_through_loadgen_host(measured, tmp_path, ssh_host
     cells = pd.read_parquet(work / "results/dataset/cells.parquet")
     assert list(cells["network"]) == ["remote"]
     assert list(cells["loadgen_host"]) == [f"root@{THERE}"]
-    assert (work / "results/raw/goroutines/remote/vcpus1/clients2/rep1/meta.json").exists()
+    assert (work / "results/raw/goroutines/remote/1100us/vcpus1/clients2/rep1/meta.json").exists()
     report = (work / "results/report.html").read_text()
     assert "H1 and H2 are answered on the remote path" in report
     assert f"load generator on root@{THERE}" in report

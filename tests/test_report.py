@@ -4,6 +4,7 @@ verdicts following the data, any number of servers, every chart rendered
 by a real headless Chromium with the network off, and the Snakemake rules
 rebuilding the report from a dataset without measuring anything."""
 
+import itertools
 import math
 import re
 import shutil
@@ -36,6 +37,9 @@ CPU = {
     ("goroutines", 2, 4): [6.0, 6.0, 9.0],
 }
 WINDOW_S = 10.0
+# Load shapes: label -> (write interval, s; factor on each server's %CPU).
+LOADS = {"1100us": (0.0011, {}), "550us": (0.00055, {"papayachat": 1.1, "goroutines": 4.0}),
+         "4400us": (0.0044, {"papayachat": 0.98, "goroutines": 1.0})}
 RATE = 125_000.0  # bytes/s per client: 1 Mbps
 # Kernel, CPU model and CPUs of each host (others get the default).
 HOSTS = {"vm-a": ("6.1.0-a", "Test CPU A", "0,1"),
@@ -44,21 +48,30 @@ DEFAULT_HOST = ("6.1.0-test", "Test CPU", "0,1,2")
 
 
 def cell_row(server: str, vcpus: int, clients: int, rep: int, pct: float,
-             host: str = "testhost", network: str = "loopback", moved: float = 0.0) -> dict:
+             host: str = "testhost", network: str = "loopback", moved: float = 0.0,
+             load: str = "1100us") -> dict:
     """One cell; moved: points of busy time (softirq) the path put on the
-    server's CPUs beyond what loopback does."""
+    server's CPUs beyond what loopback does; load: a shape LOADS names."""
+    interval_s = LOADS[load][0]
     cpu_s = pct / 100 * WINDOW_S
     kernel, cpu_model, host_cpus = HOSTS.get(host, DEFAULT_HOST)
     started = f"2030-01-01T00:00:{rep:02d}+00:00"
     return {
-        "server": server, "network": network, "vcpus": vcpus, "clients": clients,
-        "repetition": rep, "host": host,
-        "cell_id": f"{host}/{server}/{network}/vcpus{vcpus}/clients{clients}/rep{rep}@{started}",
+        "server": server, "network": network, "load": load, "vcpus": vcpus,
+        "clients": clients, "repetition": rep, "host": host,
+        "cell_id": f"{host}/{server}/{network}/{load}/vcpus{vcpus}/clients{clients}/"
+                   f"rep{rep}@{started}",
         "started_utc": started, "ended_utc": f"2030-01-01T00:01:{rep:02d}+00:00",
         "kernel": kernel, "cpu_model": cpu_model, "host_cpus": host_cpus,
         "aux_cpus": "0", "cc_version": "cc (Test) 12.2.0", "go_version": "go version go1.27.3",
         "top_version": "top from procps-ng 4.0.2", "rate": "1Mbps", "message": "message\\n",
-        "write_interval": "1100us", "warmup_s": 2.0, "top_frames": 3, "top_delay_s": 1.0,
+        "write_interval": load, "load_phases": "aligned", "load_burst": 1,
+        "write_interval_s": interval_s, "loadgen_writes_per_conn_per_s": 1 / interval_s,
+        "loadgen_write_bytes_p50": RATE * interval_s,
+        # One read per write.
+        "server_reads_per_s": clients / interval_s,
+        "server_cpu_us_per_read": 1e6 * pct / 100 * interval_s / clients,
+        "warmup_s": 2.0, "top_frames": 3, "top_delay_s": 1.0,
         "load_tolerance": 0.02,
         "window_s": WINDOW_S + 0.2, "top_window_s": WINDOW_S,
         "server_cpu_s_top": cpu_s, "server_cpu_s_schedstat": cpu_s,
@@ -94,22 +107,26 @@ def cell_row(server: str, vcpus: int, clients: int, rep: int, pct: float,
 
 
 def write_dataset(folder: Path, cpu: dict, hosts: dict | None = None,
-                  paths: dict | None = None) -> Path:
+                  paths: dict | None = None, loads: list[str] = ("1100us",)) -> Path:
     """cells.parquet and top_frames.parquet (three frames per cell: the
     cell's %CPU -1, +0 and +1) for the given %CPU per repetition. hosts:
     vCPU level -> the hosts that measured its cells (each host every cell,
     as results merged from several hosts would hold them); default testhost.
     paths: network path -> the busy points it moves onto the server's CPUs
-    (a function of the server and rep, or a number); default loopback only."""
+    (a function of the server and rep, or a number); default loopback only.
+    loads: the load shapes (LOADS), each scaling the %CPU by its factor."""
     cells, frames = [], []
     for (server, vcpus, clients), pcts in cpu.items():
         for host in (hosts or {}).get(vcpus, ["testhost"]):
-            for network, moved in (paths or {"loopback": 0.0}).items():
+            for (network, moved), load in itertools.product(
+                    (paths or {"loopback": 0.0}).items(), loads):
                 for rep, pct in enumerate(pcts, start=1):
                     extra = moved(server, rep) if callable(moved) else moved
-                    row = cell_row(server, vcpus, clients, rep, pct, host, network, extra)
+                    pct *= LOADS[load][1].get(server, 1.0)
+                    row = cell_row(server, vcpus, clients, rep, pct, host, network, extra, load)
                     cells.append(row)
-                    frames += [{"server": server, "network": network, "vcpus": vcpus,
+                    frames += [{"server": server, "network": network, "load": load,
+                                "vcpus": vcpus,
                                 "clients": clients, "repetition": rep, "host": host,
                                 "cell_id": row["cell_id"], "frame": i + 1,
                                 "server_cpu_pct": pct + d}
@@ -122,10 +139,11 @@ def write_dataset(folder: Path, cpu: dict, hosts: dict | None = None,
 
 
 def build_report(work: Path, cpu: dict, *options: str, hosts: dict | None = None,
-                 reference: str = "papayachat", paths: dict | None = None) -> str:
+                 reference: str = "papayachat", paths: dict | None = None,
+                 loads: list[str] = ("1100us",)) -> str:
     """The three CLIs, as the rules run them; returns the report's HTML."""
-    return report_from(work, write_dataset(work / "dataset", cpu, hosts, paths), *options,
-                       reference=reference)
+    return report_from(work, write_dataset(work / "dataset", cpu, hosts, paths, loads),
+                       *options, reference=reference)
 
 
 def report_from(work: Path, dataset: Path, *options: str, reference: str = "papayachat") -> str:
@@ -297,6 +315,29 @@ def test_two_network_paths_say_what_moved_and_whether_h1_changes(tmp_path):
             "17.0 %; 3 repetitions)") in text
 
 
+def test_load_shapes_say_how_cpu_moves_whether_the_ranking_holds_and_where(tmp_path):
+    """At the same bytes, 550us costs goroutines 4× and papayachat 1.1× their
+    CPU at 1100us, 4400us changes neither beyond the spread."""
+    page = build_report(tmp_path, CPU, "--main-load", "1100us",
+                        loads=["4400us", "1100us", "550us"])
+    text = text_of(page)
+    assert ("H1 and H2 are measured at load shape 1100us: each client wrote once per 1,100 µs "
+            "(asked 909 writes per second, delivered 909 per cell), every client at the same "
+            "ticks (aligned phases), median write 138 bytes.") in text
+    assert ("At 4 clients, from 227 to 1,818 writes per second per client at the same bytes, "
+            "papayachat's CPU per MB went") in text
+    assert re.search(r"papayachat's CPU per MB went [\d.]+ → [\d.]+ CPU-s \(1\.12×\) and "
+                     r"goroutines' CPU per MB went [\d.]+ → [\d.]+ CPU-s \(4\.00×\)", text)
+    assert ("less CPU per MB at 550us, so the ranking depends on the load's shape") in text
+    assert ("The figures apply to a load generator writing 227 to 909 times per second per "
+            "client (every client at the same ticks)") in text
+    # H1 is answered at 1100us alone: its 3 repetitions, as without other shapes.
+    assert ("At 4 clients on 1 vCPU, papayachat used 12.0 % of one core (95 % CI 7.03 to "
+            "17.0 %; 3 repetitions)") in text
+    table = text_of(page.split("Each server at each load shape", 1)[1].split("</table>", 1)[0])
+    assert "goroutines 550us 1,818" in table
+
+
 def test_findings_on_flagged_cells_say_so_or_leave_them_out(tmp_path):
     """Every 2-vCPU cell shared its CPUs with the load generator."""
     dataset = write_dataset(tmp_path / "dataset", CPU)
@@ -379,8 +420,8 @@ def test_report_takes_the_environment_from_the_cells_table(tmp_path):
     text = text_of(build_report(tmp_path, CPU))
     # The hosts table: host, vCPU levels, cells, kernel, CPU model, CPUs.
     assert "testhost 1, 2 24 6.1.0-test Test CPU 3 2030-01-01" in text
-    assert ('rate 1Mbps, message "message\\n", write interval 1100us, warm-up 2.0 s, '
-            "load tolerance 0.02") in text
+    assert ('rate 1Mbps, message "message\\n", warm-up 2.0 s, load tolerance 0.02') in text
+    assert "load shapes (scripts/loadshape.py) 1100us" in text
     assert "3 frames per cell at 1.00 s" in text
     assert "cc: cc (Test) 12.2.0; go: go version go1.27.3; top: top from procps-ng" in text
     assert "(load_tolerance: 0.02)" in text
@@ -454,7 +495,7 @@ def test_same_cell_on_two_hosts_counts_as_two_repetitions(tmp_path):
     cells, frames = stats.load_dataset(dataset)
     assert len(cells) == 12
     row = stats.summarize(cells, frames).set_index(stats.GROUP).loc[
-        ("papayachat", "loopback", 1, 4)]
+        ("papayachat", "loopback", "1100us", 1, 4)]
     assert row["repetitions"] == 6
     assert row["hosts"] == "vm-a, vm-c"
     assert row["cpu_pct_mean"] == pytest.approx(12.0)

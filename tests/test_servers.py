@@ -83,6 +83,8 @@ def relay_and_stop(server: Server, expect_procs: int) -> None:
     assert summary["accepted"] == CLIENTS
     assert summary["refused"] == 0
     assert summary["bytes_received"] == total
+    # At least one read per client; a read never returns nothing.
+    assert CLIENTS <= summary["reads"] <= total
     assert_all_gone(tree)
 
 
@@ -90,6 +92,21 @@ def relay_and_stop(server: Server, expect_procs: int) -> None:
 def test_relays_every_byte_of_64_clients(name, bin_dir, start_server):
     server = start(start_server, bin_dir, name)
     relay_and_stop(server, CLIENTS + 1 if name == "papayachat" else 1)
+
+
+@pytest.mark.parametrize("name", SERVERS)
+def test_counts_one_read_per_write_that_arrives_alone(name, bin_dir, start_server):
+    """The summary's reads are the server's wake-ups for data: writes far
+    enough apart arrive, and are read, one by one."""
+    server = start(start_server, bin_dir, name)
+    clients = connect_greeted(server.port, 2)
+    for i in range(10):
+        clients[i % 2].sendall(b"m" * 100)
+        wait_for_relay(server, 100 * (i + 1))
+    for sock in clients:
+        sock.close()
+    assert server.stop(timeout=5) == 0
+    assert server.summary()["reads"] == 10
 
 
 def test_papayachat_is_clean_under_asan_and_ubsan(tmp_path, start_server):

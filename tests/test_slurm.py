@@ -38,7 +38,7 @@ def test_tiny_matrix_through_slurm_matches_a_local_run(local_slurm, measured, tm
          "--config", *TINY],
         cwd=work, capture_output=True, text=True, timeout=1000)
     assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
-    for meta in (work / "results" / "raw").glob("*/*/*/*/*/meta.json"):
+    for meta in (work / "results" / "raw").rglob("meta.json"):
         m = json.loads(meta.read_text())
         assert m["slurm_job_id"], f"{meta} was not measured in a Slurm job"
         samples = json.loads((meta.parent / "samples.json").read_text())

@@ -40,11 +40,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--study-2022", type=Path, metavar="PARQUET",
                         help="study_2022.parquet from scripts.study2022: adds the 2022 "
                              "study's section")
+    parser.add_argument("--main-load", metavar="LABEL",
+                        help="the load shape H1 and H2 are answered at (default: the one "
+                             "with the most groups)")
     parser.add_argument("--out", type=Path, required=True, help="the HTML file to write")
     args = parser.parse_args(argv)
     inputs = Inputs(args.dataset, args.summary, args.charts, args.reference,
                     dict(args.describe), list(EXPECTED_VCPUS), args.exclude_flagged,
-                    args.study_2022)
+                    args.study_2022, args.main_load)
     try:
         page = render(inputs)
     except DatasetError as exc:

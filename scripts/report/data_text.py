@@ -10,8 +10,9 @@ from scripts.report.words import (CONFIDENCE_TEXT, commas, counts, distinct, fmt
                                   plural)
 from scripts.stats import GROUP
 
-# The load settings, as column -> how one is written.
-SETTINGS = {"rate": "rate {}", "message": 'message "{}"', "write_interval": "write interval {}",
+# The load settings, as column -> how one is written; the load shape
+# (write interval, phases, burst) is a dimension, listed with the others.
+SETTINGS = {"rate": "rate {}", "message": 'message "{}"',
             "warmup_s": "warm-up {} s", "load_tolerance": "load tolerance {}"}
 VERSIONS = {"cc_version": "cc", "go_version": "go", "top_version": "top"}
 
@@ -35,6 +36,7 @@ def environment(q: Quality) -> dict[str, str]:
     return {
         "servers": distinct(cells["server"]),
         "network paths": distinct(cells["network"]),
+        "load shapes (scripts/loadshape.py)": distinct(cells["load"]),
         "vCPU levels": commas(q.measured) + (f" (not measured: {commas(q.missing)})"
                                              if q.missing else ""),
         "server's CPUs per level": "; ".join(
@@ -43,7 +45,7 @@ def environment(q: Quality) -> dict[str, str]:
             f"{v} vCPU: CPU {distinct(g['aux_cpus'], ' or ')}" for v, g in by_level),
         "GOMAXPROCS (Go server)": distinct(cells["gomaxprocs"].dropna().astype(int)),
         "clients": commas(sorted(cells["clients"].unique())),
-        "repetitions per (server, network path, vCPUs, clients)":
+        "repetitions per (server, network path, load shape, vCPUs, clients)":
             distinct(cells.groupby(GROUP).size()),
         "load per client": f"{distinct((per_client * 8 / 1e6).map(fmt))} Mbit/s "
                            f"({distinct((per_client / 1e3).map(fmt))} kB/s), "
@@ -79,7 +81,9 @@ def hosts_words(q: Quality) -> str:
                "were made on more than one host: "
                + "; ".join(f"{s} {v} vCPU {c} clients rep {r}"
                            + (f" over {n}" if q.cells["network"].nunique() > 1 else "")
-                           + f" on {', '.join(h)}" for (s, n, v, c, r), h in q.repeated.items())
+                           + (f" at load {ld}" if q.cells["load"].nunique() > 1 else "")
+                           + f" on {', '.join(h)}"
+                           for (s, n, ld, v, c, r), h in q.repeated.items())
                + ". Each is kept and counts as a separate repetition of its group.")
     return f"Cells from {plural(len(hosts), 'host')} ({per_host}). {dup}"
 

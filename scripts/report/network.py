@@ -14,7 +14,10 @@ import pandas as pd
 
 from scripts.netpath import PATHS
 from scripts.report.facts import Flagged, flagged
-from scripts.stats import GROUP, Comparison, compare, main_path
+from scripts.stats import Comparison, compare, main_path
+
+# A group of repetitions here: cells and reps come at one load shape.
+KEYS = ["server", "network", "vcpus", "clients"]
 
 
 @dataclass(frozen=True)
@@ -97,14 +100,15 @@ def path_figures(cells: pd.DataFrame, path: str) -> PathFigures:
 
 
 def network(cells: pd.DataFrame, reps: pd.DataFrame, reference: str) -> NetworkFacts:
-    """reps: scripts.stats.per_repetition of the cells, every path."""
+    """reps: scripts.stats.per_repetition of the cells, every path, one
+    load shape (stats.at_load)."""
     measured = sorted(cells["network"].unique(), key=PATHS.index)
     main = main_path(cells)
     base = "loopback" if main != "loopback" and "loopback" in measured else None
     figures = [path_figures(cells, p) for p in measured]
     if base is None:
         return NetworkFacts(main, None, figures, [], [], Flagged(0, 0, {}))
-    groups = reps.groupby(GROUP)
+    groups = reps.groupby(KEYS)
     points = sorted({k[:1] + k[2:] for k in groups.groups if k[1] == base}
                     & {k[:1] + k[2:] for k in groups.groups if k[1] == main},
                     key=lambda k: (k[1], k[2], k[0] != reference, k[0]))

@@ -17,14 +17,16 @@ from scripts.report import facts, tables
 from scripts.report.data_text import certainty_words, environment, quality_long, quality_short
 from scripts.report.h1_text import h1_long, h1_short
 from scripts.report.h2_text import h2_long, h2_short
+from scripts.report.loads import LOAD_COLUMNS, loads
+from scripts.report.loads_text import headline, loads_long, loads_short, loads_table
 from scripts.report.network import network
 from scripts.report.network_text import moved_table, network_long, network_short
 from scripts.report.quality import CELL_COLUMNS, quality
 from scripts.report.study2022 import study2022
 from scripts.report.study2022_text import study2022_long, study2022_short
 from scripts.report.words import CONFIDENCE_TEXT, LEVEL_TEXT, listing
-from scripts.stats import (BOOTSTRAP_RESAMPLES, POINT, DatasetError, load_dataset, main_path,
-                           on_path, per_repetition, require, summarize)
+from scripts.stats import (BOOTSTRAP_RESAMPLES, POINT, DatasetError, at_load, load_dataset,
+                           on_main, per_repetition, require, summarize)
 from scripts.study import CHARTS
 
 TEMPLATES = Path(__file__).with_name("templates")
@@ -44,6 +46,7 @@ class Inputs:
     expected: list[int]
     exclude_flagged: bool = False  # leave flagged cells out of everything shown
     study_2022: Path | None = None  # study_2022.parquet, when logs were imported
+    main_load: str | None = None  # the load shape H1 and H2 are answered at (stats.main_load)
 
 
 def order_servers(measured: list[str], reference: str | None) -> list[str]:
@@ -57,18 +60,20 @@ def order_servers(measured: list[str], reference: str | None) -> list[str]:
 
 
 def study_of(summary: pd.DataFrame, reps: pd.DataFrame, inputs: Inputs) -> facts.Study:
-    """H1 and H2 are answered on the main network path."""
-    path = main_path(summary)
-    point = on_path(summary, path)
+    """H1 and H2 are answered on the main network path and load shape."""
+    point = on_main(summary, inputs.main_load)
     servers = order_servers(sorted(point["server"].unique()), inputs.reference)
-    return facts.Study(point.set_index(POINT), on_path(reps, path), servers, inputs.expected)
+    return facts.Study(point.set_index(POINT), on_main(reps, point.attrs["load"]), servers,
+                       inputs.expected)
 
 
 def context(cells: pd.DataFrame, summary: pd.DataFrame, inputs: Inputs) -> dict:
     """Everything the template shows."""
     reps = per_repetition(cells)
     study = study_of(summary, reps, inputs)
-    net = network(cells, reps, study.reference)
+    load = study.summary.attrs["load"]
+    net = network(at_load(cells, load), at_load(reps, load), study.reference)
+    shapes = loads(cells, summary, reps, study.reference, load)
     levels = [facts.h1_level(study, int(v)) for v in sorted(summary["vcpus"].unique())]
     h2 = facts.h2(study)
     q = quality(cells, inputs.expected)
@@ -84,18 +89,21 @@ def context(cells: pd.DataFrame, summary: pd.DataFrame, inputs: Inputs) -> dict:
         "quality_short": quality_short(q), "quality_long": quality_long(q, inputs.expected),
         "network_short": network_short(net), "network_long": network_long(net),
         "moved_table": moved_table(net) if net.moved else None, "main_path": net.main,
+        "load_headline": headline(shapes), "loads_short": loads_short(shapes),
+        "loads_long": loads_long(shapes), "loads_table": loads_table(shapes),
         "path_order": ", then ".join(reversed(PATHS)),
         "environment": environment(q),
         "hosts_table": tables.hosts_table(cells), "summary_table": tables.summary_table(summary),
         "quality_table": tables.quality_table(q.per_cell),
         "columns_table": tables.columns_table(),
         "charts": {prefix: [(name, title) for name, title in CHARTS.items()
-                            if name.startswith(prefix)] for prefix in ("h1_", "h2_", "net_")},
-        "study2022": study2022_context(inputs.study_2022, summary),
+                            if name.startswith(prefix)]
+                   for prefix in ("h1_", "h2_", "net_", "load_")},
+        "study2022": study2022_context(inputs.study_2022, on_main(summary, load)),
     }
 
 
-def study2022_context(path: Path | None, summary: pd.DataFrame) -> dict | None:
+def study2022_context(path: Path | None, point: pd.DataFrame) -> dict | None:
     """The 2022 study's section, where its logs were imported."""
     if path is None:
         return None
@@ -103,7 +111,7 @@ def study2022_context(path: Path | None, summary: pd.DataFrame) -> dict | None:
         table = pd.read_parquet(path)
     except OSError as exc:
         raise DatasetError(str(exc)) from None
-    s = study2022(table, summary)
+    s = study2022(table, point)
     if s is None:
         raise ReportError(f"{path}: the imported logs do not hold both 2022 servers at one "
                           "client level")
@@ -130,7 +138,7 @@ def unflagged(cells: pd.DataFrame, frames: pd.DataFrame) -> tuple[pd.DataFrame, 
 
 def render(inputs: Inputs) -> str:
     cells, frames = load_dataset(inputs.dataset)
-    require(cells, "cells.parquet", CELL_COLUMNS)
+    require(cells, "cells.parquet", CELL_COLUMNS + LOAD_COLUMNS)
     try:
         summary = pd.read_parquet(inputs.summary)
     except OSError as exc:

@@ -58,11 +58,12 @@ def cell_quality(cells: pd.DataFrame) -> pd.DataFrame:
     q["flags"] = [", ".join(name for column, name in FLAGS.items() if getattr(c, column))
                   for c in cells.itertuples()]
     q["flag_reasons"] = ["; ".join(flag_reasons(row).values()) for _, row in cells.iterrows()]
-    # With several hosts or paths, cells are named with them.
+    # With several hosts, paths or load shapes, cells are named with them.
     hosts, paths = cells["host"].nunique() > 1, cells["network"].nunique() > 1
+    loads = cells["load"].nunique() > 1
     q["name"] = [f"{c.server} {c.vcpus} vCPU {c.clients} clients rep {c.repetition}"
-                 + (f" over {c.network}" if paths else "") + (f" on {c.host}" if hosts else "")
-                 for c in cells.itertuples()]
+                 + (f" over {c.network}" if paths else "") + (f" at load {c.load}" if loads else "")
+                 + (f" on {c.host}" if hosts else "") for c in cells.itertuples()]
     return q
 
 

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from scripts.stats import main_path, on_path
 
 C, GO = "papayachat-2022", "goroutines-2022"
 # Today's servers the 2022 variants are set against on Linux.
@@ -59,20 +58,20 @@ class Study2022:
         return self.levels[-1]
 
 
-def linux(summary: pd.DataFrame) -> Linux | None:
-    """Our cells of the 2022 Go variant against goroutines, on 1 vCPU."""
-    one = on_path(summary, main_path(summary))
-    one = one[(one["vcpus"] == 1) & one["server"].isin([*TODAY, *TODAY.values()])]
+def linux(point: pd.DataFrame) -> Linux | None:
+    """Our cells of the 2022 Go variant against goroutines, on 1 vCPU
+    (point: the statistics on the main path and load, stats.on_main)."""
+    one = point[(point["vcpus"] == 1) & point["server"].isin([*TODAY, *TODAY.values()])]
     both = set(one.loc[one["server"] == GO, "clients"]) \
         & set(one.loc[one["server"] == TODAY[GO], "clients"])
     if not both:
         return None
     at = one[one["clients"] == max(both)]
-    return Linux(max(both), one.attrs["network"],
+    return Linux(max(both), point.attrs["network"],
                  dict(zip(at["server"], at["cpus_busy_pct_mean"])))
 
 
-def study2022(table: pd.DataFrame, summary: pd.DataFrame) -> Study2022 | None:
+def study2022(table: pd.DataFrame, point: pd.DataFrame) -> Study2022 | None:
     """The facts of the first source (by name), or None where its logs do
     not hold both servers at one client level."""
     table = table[table["source"] == table["source"].min()]
@@ -89,4 +88,4 @@ def study2022(table: pd.DataFrame, summary: pd.DataFrame) -> Study2022 | None:
                     float(by.loc[(GO, n), "user_mean_pct"]), int(by.loc[(C, n), "server_rows_max"]))
               for n in clients]
     return Study2022(table, levels, int(table["rows_max"].max()), table["source"].iloc[0],
-                     linux(summary))
+                     linux(point))

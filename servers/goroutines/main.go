@@ -146,12 +146,14 @@ func printSummary(s *server) {
 		Accepted      uint64 `json:"accepted"`
 		Refused       uint64 `json:"refused"`
 		BytesReceived uint64 `json:"bytes_received"`
+		Reads         uint64 `json:"reads"`
 		GOMAXPROCS    int    `json:"gomaxprocs"`
 	}{
 		Server:        prog,
 		Accepted:      s.accepted,
 		Refused:       s.refused,
 		BytesReceived: s.bytesReceived.Load(),
+		Reads:         s.reads.Load(),
 		GOMAXPROCS:    runtime.GOMAXPROCS(0),
 	}
 	line, err := json.Marshal(summary)

@@ -36,6 +36,7 @@ type server struct {
 	refused  uint64
 
 	bytesReceived atomic.Uint64
+	reads         atomic.Uint64 // reads that returned data: the handlers' wake-ups
 }
 
 func newServer(maxClients int, quoted bool) *server {
@@ -111,8 +112,11 @@ func (s *server) handle(conn net.Conn) {
 
 	// Counted locally and published once, to keep atomics off the
 	// per-message path the benchmark measures.
-	var total uint64
-	defer func() { s.bytesReceived.Add(total) }()
+	var total, reads uint64
+	defer func() {
+		s.bytesReceived.Add(total)
+		s.reads.Add(reads)
+	}()
 
 	if _, err := io.WriteString(conn, greeting); err != nil {
 		return // the client left before it was greeted
@@ -126,6 +130,7 @@ func (s *server) handle(conn net.Conn) {
 		if n > 0 {
 			s.relay(buf[:n])
 			total += uint64(n)
+			reads++
 		}
 		if err != nil {
 			return // EOF, a reset, or stop closing conn: all end the session

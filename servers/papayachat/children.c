@@ -17,8 +17,8 @@ struct children {
     unsigned max;
     unsigned live;
     pid_t *pid;          /* per slot; 0 = free */
-    uint64_t *bytes;     /* per slot, shared with the child */
-    uint64_t bytes_done; /* relayed by children already reaped */
+    struct relayed *relayed; /* per slot, shared with the child */
+    struct relayed done;     /* by children already reaped */
 };
 
 struct children *children_create(unsigned max)
@@ -27,9 +27,10 @@ struct children *children_create(unsigned max)
 
     if (c == NULL || (c->pid = calloc(max, sizeof(*c->pid))) == NULL)
         die_errno("calloc");
-    c->bytes = mmap(NULL, max * sizeof(*c->bytes), PROT_READ | PROT_WRITE,
-                    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-    if (c->bytes == MAP_FAILED)
+    c->relayed = mmap(NULL, max * sizeof(*c->relayed),
+                      PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1,
+                      0);
+    if (c->relayed == MAP_FAILED)
         die_errno("mmap");
     c->max = max;
     return c;
@@ -55,7 +56,7 @@ int children_spawn(struct children *c, int fd, int listen_fd)
 
     if (slot == -1)
         die("no free child slot with %u live children", c->live);
-    c->bytes[slot] = 0;
+    c->relayed[slot] = (struct relayed){0, 0};
     pid = fork();
     if (pid == -1) {
         close(fd);
@@ -74,7 +75,7 @@ int children_spawn(struct children *c, int fd, int listen_fd)
         if (sigprocmask(SIG_SETMASK, &none, NULL) == -1)
             die_errno("sigprocmask");
         close(listen_fd);
-        serve_client(fd, &c->bytes[slot]);
+        serve_client(fd, &c->relayed[slot]);
     }
     close(fd);
     c->pid[slot] = pid;
@@ -82,11 +83,17 @@ int children_spawn(struct children *c, int fd, int listen_fd)
     return 0;
 }
 
+static void add_slot(struct relayed *sum, const struct relayed *slot)
+{
+    sum->bytes += __atomic_load_n(&slot->bytes, __ATOMIC_RELAXED);
+    sum->reads += __atomic_load_n(&slot->reads, __ATOMIC_RELAXED);
+}
+
 static void forget(struct children *c, pid_t pid)
 {
     for (unsigned i = 0; i < c->max; i++) {
         if (c->pid[i] == pid) {
-            c->bytes_done += __atomic_load_n(&c->bytes[i], __ATOMIC_RELAXED);
+            add_slot(&c->done, &c->relayed[i]);
             c->pid[i] = 0;
             c->live--;
             return;
@@ -149,19 +156,19 @@ void children_stop_all(struct children *c, double grace_s)
     }
 }
 
-uint64_t children_bytes(const struct children *c)
+struct relayed children_relayed(const struct children *c)
 {
-    uint64_t total = c->bytes_done;
+    struct relayed total = c->done;
 
     for (unsigned i = 0; i < c->max; i++)
         if (c->pid[i] != 0)
-            total += __atomic_load_n(&c->bytes[i], __ATOMIC_RELAXED);
+            add_slot(&total, &c->relayed[i]);
     return total;
 }
 
 void children_destroy(struct children *c)
 {
-    if (munmap(c->bytes, c->max * sizeof(*c->bytes)) == -1)
+    if (munmap(c->relayed, c->max * sizeof(*c->relayed)) == -1)
         die_errno("munmap");
     free(c->pid);
     free(c);

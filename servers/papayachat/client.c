@@ -8,10 +8,10 @@
 #include "papaya.h"
 #include "papayachat.h"
 
-void serve_client(int fd, uint64_t *bytes_out)
+void serve_client(int fd, struct relayed *out)
 {
     char buf[READ_SIZE];
-    uint64_t total = 0;
+    struct relayed total = {0, 0};
 
     if (write_all(fd, GREETING, sizeof(GREETING) - 1) == -1)
         _exit(0); /* the client left before it was greeted */
@@ -26,10 +26,12 @@ void serve_client(int fd, uint64_t *bytes_out)
         }
         if (write_all(STDOUT_FILENO, buf, (size_t)n) == -1)
             die_errno("write to stdout");
-        total += (uint64_t)n;
+        total.bytes += (uint64_t)n;
+        total.reads++;
         /* Published after every write so that a child killed at shutdown
          * has already accounted for all it relayed. */
-        __atomic_store_n(bytes_out, total, __ATOMIC_RELAXED);
+        __atomic_store_n(&out->bytes, total.bytes, __ATOMIC_RELAXED);
+        __atomic_store_n(&out->reads, total.reads, __ATOMIC_RELAXED);
     }
     _exit(0);
 }

@@ -147,6 +147,7 @@ int main(int argc, char *argv[])
     struct options o;
     struct children *kids;
     struct counts n = {0, 0};
+    struct relayed relayed;
     sigset_t unblocked;
     unsigned port;
     int lfd, status = 0;
@@ -181,11 +182,13 @@ int main(int argc, char *argv[])
     if (close(lfd) == -1)
         die_errno("close listener");
     children_stop_all(kids, SHUTDOWN_GRACE_S);
+    relayed = children_relayed(kids);
     fprintf(stderr,
             "{\"server\":\"papayachat\",\"accepted\":%llu,\"refused\":%llu,"
-            "\"bytes_received\":%llu}\n",
+            "\"bytes_received\":%llu,\"reads\":%llu}\n",
             (unsigned long long)n.accepted, (unsigned long long)n.refused,
-            (unsigned long long)children_bytes(kids));
+            (unsigned long long)relayed.bytes,
+            (unsigned long long)relayed.reads);
     children_destroy(kids);
     return status;
 }

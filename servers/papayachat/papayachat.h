@@ -13,12 +13,19 @@
 /* listener.c: bind and listen; returns the socket, stores the bound port. */
 int open_listener(const char *host, const char *port, unsigned *bound_port);
 
-/* client.c: the child's whole life; never returns. *bytes_out is shared
- * with the parent, which reads it after reaping the child. */
-__attribute__((noreturn)) void serve_client(int fd, uint64_t *bytes_out);
+/* What a child relayed: its bytes, and its reads (each one a wake-up of
+ * the child, the figure the load's cadence moves). */
+struct relayed {
+    uint64_t bytes;
+    uint64_t reads;
+};
 
-/* children.c: the table of live children, in which the bytes each child
- * relayed survive its death. */
+/* client.c: the child's whole life; never returns. *out is shared with the
+ * parent, which reads it after reaping the child. */
+__attribute__((noreturn)) void serve_client(int fd, struct relayed *out);
+
+/* children.c: the table of live children, in which what each child
+ * relayed survives its death. */
 struct children;
 struct children *children_create(unsigned max);
 unsigned children_live(const struct children *c);
@@ -28,7 +35,7 @@ int children_spawn(struct children *c, int fd, int listen_fd);
 unsigned children_reap(struct children *c);
 /* SIGTERM every child, reap all of them (SIGKILL after grace_s). */
 void children_stop_all(struct children *c, double grace_s);
-uint64_t children_bytes(const struct children *c);
+struct relayed children_relayed(const struct children *c);
 void children_destroy(struct children *c);
 
 #endif

@@ -1,5 +1,6 @@
 /* loadgen: N TCP clients that wait for the server's greeting, then each
- * send at a fixed rate, paced by a per-connection token bucket. */
+ * send at a fixed rate, paced by a per-connection token bucket, on a write
+ * schedule (cadence, phases, bursts) of its own. */
 #ifndef LOADGEN_H
 #define LOADGEN_H
 
@@ -26,6 +27,21 @@ struct conn {
     uint64_t bytes;
     uint64_t writes;
     uint64_t stalls;      /* writes refused because the socket was full */
+    double next_s;        /* monotonic time of the next scheduled tick */
+};
+
+/* When the connections' ticks fall: all at once, or each at a fixed random
+ * offset within the period (independent arrivals). */
+enum phases { PHASES_ALIGNED, PHASES_RANDOM };
+
+/* Sizes of the writes made, as counts per size: exact below SIZE_EXACT
+ * bytes (where a load's writes are), in SIZE_EXACT-byte buckets above, so
+ * the distribution costs the same whatever the number of writes. */
+#define SIZE_EXACT 4096
+#define SIZE_BUCKETS (SIZE_EXACT + 64)
+struct write_sizes {
+    uint64_t min, max;
+    uint64_t counts[SIZE_BUCKETS];
 };
 
 struct config {
@@ -37,6 +53,8 @@ struct config {
     size_t message_len;
     double duration_s;    /* 0 = until SIGTERM or SIGINT */
     double interval_s;    /* the finest write cadence */
+    unsigned burst;       /* writes sent back to back per tick */
+    enum phases phases;
     double connect_timeout_s;
     const char *ready_file;
     const char *out;
@@ -46,11 +64,14 @@ struct run {
     double load_s;        /* length of the paced phase */
     double connect_phase_s;
     int stopped_by_signal;
+    struct write_sizes sizes;
 };
 
 /* rate.c */
 void parse_rate(const char *text, struct rate *r);
 double parse_interval(const char *text);
+enum phases parse_phases(const char *text);
+const char *phases_name(enum phases p);
 /* Bytes due on one connection after elapsed seconds of pacing. */
 uint64_t bytes_due(const struct config *cfg, double elapsed);
 double target_bytes_per_s(const struct config *cfg);

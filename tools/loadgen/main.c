@@ -32,8 +32,15 @@ static void usage(FILE *out)
 "  --rate R            per connection: 1Mbps, 250kbps, 100msg/s (default 1Mbps)\n"
 "  --message TEXT      bytes to repeat, \\n for newline (default 'message\\n')\n"
 "  --duration S        seconds to send; 0 = until SIGTERM/SIGINT (default 0)\n"
-"  --write-interval T  finest write cadence, e.g. 1100us, 1ms (default 1100us,\n"
-"                      about tcpkali's ~900 writes/s per connection at 1Mbps)\n"
+"  --write-interval T  each connection's write cadence, e.g. 1100us, 1ms\n"
+"                      (default 1100us: about 900 writes/s per connection)\n"
+"  --phases P          aligned: every connection writes at the same ticks, as\n"
+"                      from one timer (default); random: each connection's\n"
+"                      ticks are offset by a fixed random part of the period,\n"
+"                      so arrivals are independent\n"
+"  --burst N           N writes back to back every N write intervals, as a\n"
+"                      rate limiter with a deeper bucket lets through: the\n"
+"                      same writes and bytes, in bursts (default 1)\n"
 "  --connect-timeout S seconds to wait for all greetings (default 30)\n"
 "  --ready-file PATH   written once every client has been greeted\n"
 "  --out PATH          stats JSON (default stdout)\n");
@@ -72,6 +79,8 @@ static struct config parse_args(int argc, char *argv[])
         {"message", required_argument, NULL, 'm'},
         {"duration", required_argument, NULL, 'd'},
         {"write-interval", required_argument, NULL, 'i'},
+        {"phases", required_argument, NULL, 'P'},
+        {"burst", required_argument, NULL, 'b'},
         {"connect-timeout", required_argument, NULL, 't'},
         {"ready-file", required_argument, NULL, 'R'},
         {"out", required_argument, NULL, 'o'},
@@ -79,6 +88,7 @@ static struct config parse_args(int argc, char *argv[])
         {NULL, 0, NULL, 0}};
     struct config c = {.host = "127.0.0.1", .connections = 1,
                        .message = "message\\n", .interval_s = 1100e-6,
+                       .burst = 1, .phases = PHASES_ALIGNED,
                        .connect_timeout_s = 30};
     int opt;
 
@@ -102,6 +112,10 @@ static struct config parse_args(int argc, char *argv[])
                                : parse_positive_double("--duration", optarg);
             break;
         case 'i': c.interval_s = parse_interval(optarg); break;
+        case 'P': c.phases = parse_phases(optarg); break;
+        case 'b':
+            c.burst = (unsigned)parse_u64("--burst", optarg, 1, 1000);
+            break;
         case 't':
             c.connect_timeout_s =
                 parse_positive_double("--connect-timeout", optarg);
@@ -166,7 +180,7 @@ int main(int argc, char *argv[])
 {
     struct config cfg;
     struct conn *conns;
-    struct run run = {0, 0, 0};
+    struct run run = {0};
     int epfd, sigfd;
 
     papaya_prog = "loadgen";
@@ -189,5 +203,7 @@ int main(int argc, char *argv[])
     for (unsigned i = 0; i < cfg.connections; i++)
         if (close(conns[i].fd) == -1)
             die_errno("close connection %u", i);
+    free(conns);
+    free((char *)cfg.message);
     return 0;
 }

@@ -1,9 +1,13 @@
-/* The load phase. Every tick of a timer, each connection gets the bytes its
- * token bucket has earned since the start, in one write. The server wakes
- * once per write it reads, so the tick (the write cadence) shapes the
- * server's work as much as the rate does. When a pass over all connections
- * takes longer than a tick, writes get fewer and larger but the rate holds,
- * because what is due is computed from the start, not per tick. */
+/* The load phase. Every connection has its ticks: one per period (the
+ * write interval times the burst), from its phase. At its tick, a
+ * connection gets the bytes its token bucket has earned since the start,
+ * in `burst` writes sent back to back. The server wakes once per write it
+ * reads, so this schedule shapes the server's work as much as the rate
+ * does: aligned phases (every connection due at once, as with one timer)
+ * and random ones (independent arrivals), single writes and bursts, all
+ * carry the same bytes. When the loop falls behind, a connection skips the
+ * ticks it missed: writes get fewer and larger but the rate holds, because
+ * what is due is computed from the start, not per tick. */
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
@@ -19,21 +23,74 @@
 
 #define MAX_EVENTS 256
 #define WRITE_MAX (64 * 1024)
+/* Random phases are the same on every run: a cell can be repeated. */
+#define PHASE_SEED 0x9e3779b97f4a7c15ULL
 
-static int start_timer(double interval_s, int epfd)
+struct schedule {
+    unsigned *order;      /* connections by phase: the order they fall due */
+    unsigned pos;         /* the next connection due, in order */
+    double period_s;
+};
+
+/* splitmix64: a fixed, well-mixed sequence, so phases need no libc state. */
+static double unit_random(uint64_t *state)
+{
+    uint64_t z = (*state += 0x9e3779b97f4a7c15ULL);
+
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    z ^= z >> 31;
+    return (double)(z >> 11) / 9007199254740992.0; /* [0, 1) */
+}
+
+static int by_next(const void *a, const void *b, void *conns)
+{
+    double x = ((struct conn *)conns)[*(const unsigned *)a].next_s;
+    double y = ((struct conn *)conns)[*(const unsigned *)b].next_s;
+    return (x > y) - (x < y);
+}
+
+/* First ticks: one period after the start when aligned (as a periodic
+ * timer would), or anywhere in the first period when random. */
+static struct schedule plan(const struct config *cfg, struct conn *conns,
+                            double t0)
+{
+    struct schedule s = {malloc(cfg->connections * sizeof(unsigned)), 0,
+                         cfg->interval_s * cfg->burst};
+    uint64_t state = PHASE_SEED;
+
+    if (s.order == NULL)
+        die_errno("malloc");
+    for (unsigned i = 0; i < cfg->connections; i++) {
+        double phase = cfg->phases == PHASES_RANDOM
+                           ? 1 - unit_random(&state) /* (0, 1] */
+                           : 1;
+        conns[i].next_s = t0 + phase * s.period_s;
+        s.order[i] = i;
+    }
+    qsort_r(s.order, cfg->connections, sizeof(unsigned), by_next, conns);
+    return s;
+}
+
+static void arm_timer(int fd, double at_s)
+{
+    struct itimerspec its = {{0, 0}, {0, 0}};
+
+    its.it_value.tv_sec = (time_t)at_s;
+    its.it_value.tv_nsec = (long)((at_s - floor(at_s)) * 1e9);
+    if (its.it_value.tv_sec == 0 && its.it_value.tv_nsec == 0)
+        its.it_value.tv_nsec = 1; /* an all-zero time would disarm it */
+    if (timerfd_settime(fd, TFD_TIMER_ABSTIME, &its, NULL) == -1)
+        die_errno("timerfd_settime");
+}
+
+static int make_timer(int epfd)
 {
     struct epoll_event ev = {EPOLLIN, {.u64 = TIMER_TAG}};
-    struct itimerspec its;
     int fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
 
     if (fd == -1)
         die_errno("timerfd_create");
-    its.it_interval.tv_sec = (time_t)interval_s;
-    its.it_interval.tv_nsec =
-        (long)((interval_s - floor(interval_s)) * 1e9);
-    its.it_value = its.it_interval;
-    if (timerfd_settime(fd, 0, &its, NULL) == -1)
-        die_errno("timerfd_settime");
     if (epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) == -1)
         die_errno("epoll_ctl");
     return fd;
@@ -57,18 +114,30 @@ static char *make_pattern(const struct config *cfg)
     return p;
 }
 
-static void send_due(const struct config *cfg, struct conn *conns,
-                     const char *pattern, double elapsed)
+static void count_size(struct write_sizes *w, uint64_t n)
 {
+    uint64_t k = n < SIZE_EXACT ? n : SIZE_EXACT + n / SIZE_EXACT - 1;
+
+    w->counts[k < SIZE_BUCKETS ? k : SIZE_BUCKETS - 1]++;
+    if (w->min == 0 || n < w->min)
+        w->min = n;
+    if (n > w->max)
+        w->max = n;
+}
+
+/* What connection i is due at elapsed seconds, in up to `writes` writes of
+ * equal size; a full socket ends the tick (the rest is due next time). */
+static void send_conn(const struct config *cfg, struct conn *conns,
+                      unsigned i, const char *pattern, double elapsed,
+                      unsigned writes, struct run *run)
+{
+    struct conn *c = &conns[i];
     uint64_t due_total = bytes_due(cfg, elapsed);
 
-    for (unsigned i = 0; i < cfg->connections; i++) {
-        struct conn *c = &conns[i];
-        uint64_t due = due_total > c->bytes ? due_total - c->bytes : 0;
+    for (unsigned left = writes; left > 0 && due_total > c->bytes; left--) {
+        uint64_t due = (due_total - c->bytes + left - 1) / left;
         ssize_t n;
 
-        if (due == 0)
-            continue;
         if (due > WRITE_MAX)
             due = WRITE_MAX;
         n = send(c->fd, pattern + c->bytes % cfg->message_len, due,
@@ -76,7 +145,7 @@ static void send_due(const struct config *cfg, struct conn *conns,
         if (n == -1) {
             if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) {
                 c->stalls++;
-                continue;
+                return;
             }
             die_errno("connection %u: send failed after %llu bytes "
                       "(did the server close it or die?)",
@@ -84,8 +153,32 @@ static void send_due(const struct config *cfg, struct conn *conns,
         }
         c->bytes += (uint64_t)n;
         c->writes++;
-        if ((uint64_t)n < due)
+        count_size(&run->sizes, (uint64_t)n);
+        if ((uint64_t)n < due) {
             c->stalls++;
+            return;
+        }
+    }
+}
+
+/* Every connection whose tick has come, in the order they fall due; at
+ * most one tick each per pass, so a pass always ends. */
+static void send_due(const struct config *cfg, struct conn *conns,
+                     struct schedule *s, const char *pattern, double t0,
+                     double now, struct run *run)
+{
+    for (unsigned k = 0; k < cfg->connections; k++) {
+        struct conn *c = &conns[s->order[s->pos]];
+
+        if (c->next_s > now)
+            return;
+        send_conn(cfg, conns, s->order[s->pos], pattern, now - t0,
+                  cfg->burst, run);
+        c->next_s += s->period_s;
+        if (c->next_s <= now)
+            c->next_s += s->period_s * ceil((now - c->next_s) / s->period_s +
+                                            1e-9);
+        s->pos = (s->pos + 1) % cfg->connections;
     }
 }
 
@@ -117,13 +210,19 @@ void pace(const struct config *cfg, struct conn *conns, int epfd, int sigfd,
 {
     struct epoll_event events[MAX_EVENTS];
     char *pattern = make_pattern(cfg);
-    int tfd = start_timer(cfg->interval_s, epfd);
-    double t0 = monotonic_s(), elapsed = 0;
+    int tfd = make_timer(epfd);
+    double t0 = monotonic_s(), now = t0;
+    struct schedule s = plan(cfg, conns, t0);
     int last = 0;
 
     while (!last) {
-        int n = epoll_wait(epfd, events, MAX_EVENTS, -1);
+        double wake = conns[s.order[s.pos]].next_s;
+        int n;
 
+        if (cfg->duration_s > 0 && t0 + cfg->duration_s < wake)
+            wake = t0 + cfg->duration_s;
+        arm_timer(tfd, wake);
+        n = epoll_wait(epfd, events, MAX_EVENTS, -1);
         if (n == -1 && errno != EINTR)
             die_errno("epoll_wait");
         for (int k = 0; k < n; k++) {
@@ -139,15 +238,22 @@ void pace(const struct config *cfg, struct conn *conns, int epfd, int sigfd,
                 check_conn(conns, (unsigned)tag);
             }
         }
-        elapsed = monotonic_s() - t0;
-        if (cfg->duration_s > 0 && elapsed >= cfg->duration_s) {
-            elapsed = cfg->duration_s;
+        now = monotonic_s();
+        if (cfg->duration_s > 0 && now - t0 >= cfg->duration_s) {
+            now = t0 + cfg->duration_s;
             last = 1;
         }
-        send_due(cfg, conns, pattern, elapsed);
+        if (!last) {
+            send_due(cfg, conns, &s, pattern, t0, now, run);
+            continue;
+        }
+        /* The end: whatever is due goes now, whatever the schedule. */
+        for (unsigned i = 0; i < cfg->connections; i++)
+            send_conn(cfg, conns, i, pattern, now - t0, 1, run);
     }
-    run->load_s = elapsed;
+    run->load_s = now - t0;
     free(pattern);
+    free(s.order);
     if (close(tfd) == -1)
         die_errno("close timer");
 }

@@ -1,4 +1,5 @@
-/* Load targets: "1Mbps" (SI bits per second) or "100msg/s". */
+/* Load settings as text: targets ("1Mbps", SI bits per second, or
+ * "100msg/s"), write intervals and the phases of the connections. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -70,4 +71,20 @@ double target_bytes_per_s(const struct config *cfg)
     if (cfg->rate.msgs_per_s > 0)
         return cfg->rate.msgs_per_s * (double)cfg->message_len;
     return cfg->rate.bits_per_s / 8;
+}
+
+static const char *const phase_names[] = {
+    [PHASES_ALIGNED] = "aligned", [PHASES_RANDOM] = "random"};
+
+enum phases parse_phases(const char *text)
+{
+    for (size_t p = 0; p < sizeof(phase_names) / sizeof(*phase_names); p++)
+        if (strcmp(text, phase_names[p]) == 0)
+            return (enum phases)p;
+    die_usage("--phases: '%s' is not aligned or random", text);
+}
+
+const char *phases_name(enum phases p)
+{
+    return phase_names[p];
 }

@@ -30,6 +30,29 @@ static void summary(FILE *f, const char *name, double *v, unsigned n)
             sum / n);
 }
 
+/* "write_bytes":{"min":..,"max":..,"mean":..,"counts":[[size,n],..]}:
+ * the sizes used, each with its count; above SIZE_EXACT a size stands for
+ * its bucket (size .. size + SIZE_EXACT - 1). */
+static void write_sizes(FILE *f, const struct write_sizes *w, double mean)
+{
+    int first = 1;
+
+    fprintf(f,
+            "\"write_bytes\":{\"min\":%llu,\"max\":%llu,\"mean\":%.3f,"
+            "\"counts\":[",
+            (unsigned long long)w->min, (unsigned long long)w->max, mean);
+    for (unsigned k = 0; k < SIZE_BUCKETS; k++) {
+        unsigned size = k < SIZE_EXACT ? k : (k - SIZE_EXACT + 1) * SIZE_EXACT;
+
+        if (w->counts[k] == 0)
+            continue;
+        fprintf(f, "%s[%u,%llu]", first ? "" : ",", size,
+                (unsigned long long)w->counts[k]);
+        first = 0;
+    }
+    fprintf(f, "]},");
+}
+
 static void write_stats(FILE *f, const struct config *cfg,
                         const struct conn *conns, const struct run *run)
 {
@@ -55,10 +78,12 @@ static void write_stats(FILE *f, const struct config *cfg,
     json_string(f, cfg->message);
     fprintf(f,
             ",\"message_bytes\":%zu,\"target_bytes_per_s\":%.3f,"
-            "\"write_interval_s\":%.6f,\"duration_s\":%.6f,"
+            "\"write_interval_s\":%.6f,\"burst\":%u,\"phases\":\"%s\","
+            "\"duration_s\":%.6f,"
             "\"load_s\":%.6f,\"stopped_by_signal\":%s,"
             "\"connect_phase_s\":%.6f,",
-            cfg->message_len, target, cfg->interval_s, cfg->duration_s,
+            cfg->message_len, target, cfg->interval_s, cfg->burst,
+            phases_name(cfg->phases), cfg->duration_s,
             run->load_s, run->stopped_by_signal ? "true" : "false",
             run->connect_phase_s);
     fprintf(f,
@@ -67,9 +92,14 @@ static void write_stats(FILE *f, const struct config *cfg,
             (unsigned long long)bytes, (unsigned long long)writes,
             (unsigned long long)stalls, bytes / span,
             writes / span);
+    write_sizes(f, &run->sizes, writes ? (double)bytes / writes : 0);
     for (unsigned i = 0; i < n; i++)
         v[i] = conns[i].bytes / (target * span);
     summary(f, "achieved_ratio", v, n);
+    for (unsigned i = 0; i < n; i++)
+        v[i] = conns[i].writes / span;
+    fputc(',', f);
+    summary(f, "writes_per_s", v, n);
     for (unsigned i = 0; i < n; i++)
         v[i] = conns[i].connect_s;
     fputc(',', f);

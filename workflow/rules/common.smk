@@ -1,6 +1,7 @@
 # Configuration: validation, the matrix of cells, and the paths they use.
 # Every check here runs before any job, so a bad value stops the run at once.
 import os
+import re
 from glob import glob
 from pathlib import Path
 import sys
@@ -13,6 +14,7 @@ sys.path.insert(0, workflow.basedir)
 from scripts.config import ConfigError, check, typed
 from scripts.cpus import CpuPlanError, plan_cpus
 from scripts.imported import LogImportError, log_files
+from scripts.loadshape import LoadShapeError, main_label, shapes
 from scripts.netpath import PATHS, plan_paths
 from scripts.study import CHARTS, EXPECTED_VCPUS, TABLES
 
@@ -35,6 +37,12 @@ SERVERS = as_list(config["servers"])
 VCPUS = as_list(config["vcpus"])
 CLIENTS = as_list(config["clients"])
 REPETITIONS = list(range(1, config["repetitions"] + 1))
+# The load's shapes (write cadence, phases, bursts), by label: a dimension.
+try:
+    LOADS = shapes(config)
+except LoadShapeError as exc:
+    raise WorkflowError(str(exc))
+MAIN_LOAD = main_label(LOADS)
 
 # The server every other is compared with: the first of servers as given
 # (SERVERS is sorted).
@@ -110,7 +118,7 @@ envvars:
 os.environ["PATH"] = f"{os.path.dirname(sys.executable)}:{os.environ['PATH']}"
 
 BIN = "results/bin"
-CELL = "{server}/{network}/vcpus{vcpus}/clients{clients}/rep{repetition}"
+CELL = "{server}/{network}/{load}/vcpus{vcpus}/clients{clients}/rep{repetition}"
 RAW = f"results/raw/{CELL}"
 PARSED = f"results/parsed/{CELL}"
 DATASET = expand("results/dataset/{table}.parquet", table=TABLES)
@@ -121,6 +129,7 @@ def cells(pattern):
         pattern,
         server=SERVERS,
         network=NETWORKS,
+        load=LOADS,
         vcpus=VCPUS,
         clients=CLIENTS,
         repetition=REPETITIONS,
@@ -147,8 +156,9 @@ MEASURE_CODE = [
     "scripts/cpus.py",
     "scripts/hostlock.py",
     "scripts/orphans.py",
+    "scripts/loadshape.py",
 ]
-PARSE_CODE = ["scripts/cell.py", "scripts/topparse.py"]
+PARSE_CODE = ["scripts/cell.py", "scripts/topparse.py", "scripts/loadshape.py"]
 STATS_CODE = [
     "scripts/stats.py",
     "scripts/study.py",
@@ -179,6 +189,11 @@ def network_options(wildcards):
     return options
 
 
+def load_options(wildcards):
+    """loadgen's options for the cell's load shape, as a list of words."""
+    return LOADS[wildcards.load].loadgen_options()
+
+
 def slurm_partition(wildcards):
     return config["slurm_partitions"].get(wildcards.vcpus, f"vcpus{wildcards.vcpus}")
 
@@ -206,6 +221,7 @@ workflow.global_resources.setdefault("host", HOST)
 wildcard_constraints:
     server="[A-Za-z0-9_.-]+",
     network="|".join(PATHS),
+    load="|".join(re.escape(label) for label in LOADS),
     vcpus=r"\d+",
     clients=r"\d+",
     repetition=r"\d+",

@@ -25,7 +25,7 @@ rule measure:
         command=lambda w: server_def(w)["command"].format(bin=BIN),
         rate=config["rate"],
         message=config["message"],
-        write_interval=config["write_interval"],
+        load=load_options,
         warmup=config["warmup"],
         top_frames=config["top_frames"],
         top_delay=config["top_delay"],
@@ -36,14 +36,14 @@ rule measure:
     message:
         "Measuring {wildcards.server}: {wildcards.vcpus} vCPUs, "
         "{wildcards.clients} clients, repetition {wildcards.repetition}, "
-        "over {wildcards.network}"
+        "over {wildcards.network}, load {wildcards.load}"
     shell:
         "python -m scripts.measure"
         " --server {wildcards.server} --server-cmd {params.command:q}"
         " --rusage {input.rusage} --loadgen {input.loadgen}"
         " --vcpus {wildcards.vcpus} --clients {wildcards.clients}"
         " --repetition {wildcards.repetition} --rate {params.rate:q}"
-        " --message {params.message:q} --write-interval {params.write_interval:q}"
+        " --message {params.message:q} --load {wildcards.load} {params.load:q}"
         " --warmup {params.warmup} --top-frames {params.top_frames}"
         " --top-delay {params.top_delay} --load-tolerance {params.load_tolerance}"
         " {params.shared} {params.fail_flagged} --network {wildcards.network} {params.network:q}"

@@ -55,11 +55,12 @@ rule charts:
     params:
         out=lambda w, output: os.path.dirname(output.svg[0]),
         reference=REFERENCE,
+        main_load=MAIN_LOAD,
     message:
         "Charts of the statistics"
     shell:
         "python -m scripts.charts {input.summary} {params.out}"
-        " --reference {params.reference:q} 2>&1 | tee {log}"
+        " --reference {params.reference:q} --main-load {params.main_load:q} 2>&1 | tee {log}"
 
 
 # Everything the report states (hosts, kernel, CPU model, versions,
@@ -88,6 +89,7 @@ rule report:
         dataset=lambda w, input: os.path.dirname(input.dataset[0]),
         charts=lambda w, input: os.path.dirname(input.specs[0]),
         reference=REFERENCE,
+        main_load=MAIN_LOAD,
         describe=[f"{name}={text}" for name, text in DESCRIPTIONS.items()],
         exclude="--exclude-flagged" if config["exclude_flagged"] else "",
         study_2022=lambda w, input: (
@@ -98,5 +100,6 @@ rule report:
     shell:
         "python -m scripts.report --dataset {params.dataset} --summary {input.summary}"
         " --charts {params.charts} --reference {params.reference:q}"
+        " --main-load {params.main_load:q}"
         " --describe {params.describe:q} {params.exclude} {params.study_2022:q}"
         " --out {output} 2>&1 | tee {log}"

@@ -1,0 +1,96 @@
+"""The load's shape: how often and how together the clients write, at the
+same bytes. Each connection writes once per write interval (its cadence),
+either at the same ticks as every other connection (aligned phases, as from
+one timer) or at ticks of its own (random phases: independent arrivals),
+and either one write per tick or `burst` writes back to back every `burst`
+intervals. The server wakes about once per write it reads, so the shape
+moves its CPU as much as the rate does.
+
+A shape is named by a label, a folder of results/raw and a value of the
+dataset's `load` column: the interval as written, with the phases and the
+burst when they are not the defaults ("1100us", "1100us-random",
+"1100us-burst8"), or the name of a `load_defs` entry of the config (a named
+setting, such as the one that reproduces the 2022 study's tcpkali). The
+workflow measures every shape of the config (`shapes`); the report answers
+H1 on the first (`main`) and shows how the answer moves across the others.
+"""
+
+import itertools
+import re
+from dataclasses import dataclass
+
+# loadgen's defaults: a shape with these is labelled by its interval alone.
+PHASES = ("aligned", "random")
+DEFAULT_PHASES, DEFAULT_BURST = "aligned", 1
+UNITS_S = {"us": 1e-6, "ms": 1e-3, "s": 1.0}
+DURATION = re.compile(r"^([0-9]+(?:\.[0-9]+)?)(us|ms|s)$")
+
+
+class LoadShapeError(ValueError):
+    """A load setting that names no interval and no load_defs entry."""
+
+
+@dataclass(frozen=True)
+class Shape:
+    write_interval: str  # as loadgen takes it, e.g. "1100us"
+    phases: str = DEFAULT_PHASES
+    burst: int = DEFAULT_BURST
+    description: str = ""  # for a named shape: what it stands for
+
+    @property
+    def interval_s(self) -> float:
+        return seconds(self.write_interval)
+
+    def loadgen_options(self) -> list[str]:
+        return ["--write-interval", self.write_interval, "--phases", self.phases,
+                "--burst", str(self.burst)]
+
+
+def seconds(duration: str) -> float:
+    match = DURATION.match(duration)
+    if match is None:
+        raise LoadShapeError(f"'{duration}' is not a duration such as 1100us or 1ms")
+    return float(match.group(1)) * UNITS_S[match.group(2)]
+
+
+def label(shape: Shape) -> str:
+    """The label of an unnamed shape: its interval, then what differs from
+    loadgen's defaults."""
+    parts = [shape.write_interval]
+    if shape.phases != DEFAULT_PHASES:
+        parts.append(shape.phases)
+    if shape.burst != DEFAULT_BURST:
+        parts.append(f"burst{shape.burst}")
+    return "-".join(parts)
+
+
+def as_list(value) -> list:
+    return value if isinstance(value, list) else [value]
+
+
+def shapes(config: dict) -> dict[str, Shape]:
+    """Every shape the config asks for, by label, in the config's order:
+    each write_interval that is a duration with each phases and burst
+    value, and each that names a load_defs entry as that entry defines it."""
+    named = config.get("load_defs") or {}
+    out: dict[str, Shape] = {}
+    for interval in as_list(config["write_interval"]):
+        if interval in named:
+            d = named[interval]
+            out[interval] = Shape(d["write_interval"], d.get("phases", DEFAULT_PHASES),
+                                  d.get("burst", DEFAULT_BURST), d.get("description", ""))
+            continue
+        if DURATION.match(interval) is None:
+            raise LoadShapeError(
+                f"config key write_interval: '{interval}' is neither a duration (e.g. 1100us) "
+                f"nor a load_defs entry ({', '.join(named) or 'none declared'})")
+        for phases, burst in itertools.product(as_list(config["phases"]),
+                                               as_list(config["burst"])):
+            shape = Shape(interval, phases, burst)
+            out[label(shape)] = shape
+    return out
+
+
+def main_label(shapes_: dict[str, Shape]) -> str:
+    """The shape H1 and H2 are answered on: the first the config lists."""
+    return next(iter(shapes_))
