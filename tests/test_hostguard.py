@@ -134,10 +134,12 @@ def test_a_data_job_never_runs_beside_a_measurement(tmp_path):
         job = subprocess.Popen([sys.executable, "-m", "scripts.stats", str(tmp_path / "none"),
                                 str(tmp_path / "stats")], cwd=REPO, stderr=subprocess.PIPE,
                                text=True)
-        time.sleep(1.5)
+        # Held until the job says it waits, however slowly it starts.
+        said = job.stderr.readline()
         assert job.poll() is None
+    assert said == (f"stats: waiting for what holds {LOCK_PATH}: pid {os.getpid()}: "
+                    "a measurement\n")
     _, err = job.communicate(timeout=60)
-    assert err.startswith(f"stats: waiting for what holds {LOCK_PATH}: pid {os.getpid()}: "
-                          "a measurement\n")
+    assert "cells.parquet" in err  # then it ran, and found no dataset
     with HostLock("a data job", shared=True), HostLock("another one", shared=True) as second:
         assert second.waited_s < 0.5
