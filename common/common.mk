@@ -15,9 +15,12 @@ CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer \
 LDFLAGS += -fsanitize=address,undefined
 endif
 
-ALL_SRCS := $(SRCS) $(COMMON)errors.c $(COMMON)parse.c $(COMMON)files.c $(COMMON)json.c
+# COMMON_SRCS: the shared files a program needs beyond these (server.c for
+# the C servers, signals.c for the programs that stop on SIGTERM).
+ALL_SRCS := $(SRCS) $(COMMON)errors.c $(COMMON)parse.c $(COMMON)files.c $(COMMON)json.c \
+            $(addprefix $(COMMON),$(COMMON_SRCS))
 
-$(BIN_TARGET)/$(PROG): $(ALL_SRCS) $(wildcard *.h) $(COMMON)papaya.h
+$(BIN_TARGET)/$(PROG): $(ALL_SRCS) $(wildcard *.h) $(wildcard $(COMMON)*.h)
 	mkdir -p "$(BIN)"
 	$(CC) $(CFLAGS) $(LDFLAGS) -o "$@" $(ALL_SRCS) $(LDLIBS)
 

@@ -3,6 +3,7 @@
 #ifndef PAPAYA_H
 #define PAPAYA_H
 
+#include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdint.h>
@@ -43,5 +44,12 @@ void json_string(FILE *out, const char *text);
 
 /* Seconds on CLOCK_MONOTONIC. */
 double monotonic_s(void);
+
+/* signals.c (COMMON_SRCS): SIGTERM and SIGINT, blocked; either read from
+ * the returned signalfd, or caught into stop_requested while ppoll() runs
+ * with *unblocked, the mask from before. */
+extern volatile sig_atomic_t stop_requested;
+int stop_signal_fd(void);
+void catch_stop_signals(sigset_t *unblocked);
 
 #endif

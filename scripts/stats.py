@@ -168,6 +168,34 @@ def compare(a, b) -> Comparison:
     return Comparison(float(ratio), float(interval.low), float(interval.high), float(p))
 
 
+@dataclass(frozen=True)
+class Difference:
+    """mean(a) - mean(b) with its Welch interval (the t quantile at the
+    Welch-Satterthwaite degrees of freedom) and Welch's p; NaN where the
+    repetitions cannot tell."""
+    mean: float
+    low: float
+    high: float
+    p_value: float
+
+    @property
+    def apart(self) -> bool:
+        return not math.isnan(self.p_value) and self.p_value < 1 - CONFIDENCE
+
+
+def difference(a, b) -> Difference:
+    """a's repetitions less b's, as a difference of their means."""
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    mean = a.mean() - b.mean()
+    if min(len(a), len(b)) < 2 or not (spread(a) or spread(b)):
+        return Difference(float(mean), math.nan, math.nan, math.nan)
+    va, vb = a.var(ddof=1) / len(a), b.var(ddof=1) / len(b)
+    dof = (va + vb) ** 2 / (va ** 2 / (len(a) - 1) + vb ** 2 / (len(b) - 1))
+    half = float(scipy.stats.t.ppf((1 + CONFIDENCE) / 2, dof)) * math.sqrt(va + vb)
+    p = compare(a, b).p_value
+    return Difference(float(mean), float(mean - half), float(mean + half), p)
+
+
 def mean_ci(values: pd.Series) -> dict[str, float]:
     """Mean, sample std and the two-sided 95 % Student t interval."""
     values = values.dropna()

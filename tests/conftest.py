@@ -24,7 +24,10 @@ LOGS_2022 = Path(os.environ.get("PAPAYA_2022_LOGS", "/work/shared/data/papayacha
 # Every server under the contract tests: its program and arguments. The
 # 2022 Go variant is goroutines relaying as the 2022 server did.
 SERVERS = {"papayachat": ("papayachat", []), "goroutines": ("goroutines", []),
-           "goroutines-2022": ("goroutines", ["--relay", "quoted"])}
+           "goroutines-2022": ("goroutines", ["--relay", "quoted"]),
+           "threads": ("threads", []), "eventloop": ("eventloop", [])}
+# The servers written in C, which must be clean under ASan and UBSan.
+C_SERVERS = ["papayachat", "threads", "eventloop"]
 GREETING = b"HELLO papaya-bench\n"
 
 
@@ -43,7 +46,7 @@ def build(bin_dir: Path, *programs: str, sanitize: bool = False) -> None:
 def bin_dir() -> Path:
     """Every program, built from source by the repo's own Makefiles."""
     out = REPO / "build" / "bin"
-    build(out, "servers/papayachat", "servers/goroutines", "tools/rusage",
+    build(out, *(f"servers/{name}" for name in [*C_SERVERS, "goroutines"]), "tools/rusage",
           "tools/loadgen")
     return out
 

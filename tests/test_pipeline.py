@@ -226,6 +226,23 @@ def test_a_second_load_shape_measures_only_its_cells_and_adds_its_section(measur
         assert (work / f"results/charts/{chart}.svg").stat().st_size > 1000
 
 
+def test_servers_all_measures_the_ladder_beside_the_cells_already_there(measured, tmp_path):
+    """servers=all names the four models: only the two new servers' cells
+    are measured, and the report covers all four, papayachat the reference."""
+    work = copy_measured(measured, tmp_path)
+    assert planned(work, "servers=all") == ["eventloop 1 1 1", "eventloop 1 8 1",
+                                            "threads 1 1 1", "threads 1 8 1"]
+    snakemake(work, config=[*TINY, "servers=all"])
+    cells = pd.read_parquet(work / "results/dataset/cells.parquet")
+    assert sorted(cells["server"].unique()) == ["eventloop", "goroutines", "papayachat",
+                                                "threads"]
+    assert (cells["bytes_received"] == cells["bytes_sent"]).all()
+    threads = cells[cells["server"] == "threads"].set_index("clients")
+    assert threads.loc[8, "server_threads"] == 9 and threads.loc[8, "server_processes"] == 1
+    report = text_of((work / "results/report.html").read_text())
+    assert "threads (C, one thread per client)" in report
+
+
 def test_shared_cpus_as_the_message_says_are_flagged_and_named(measured, tmp_path):
     """This 2-CPU host cannot give 2 vCPUs and keep one for the load
     generator: the run stops and says what to set; set as it says, the

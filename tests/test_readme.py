@@ -28,6 +28,7 @@ README = {
     f"{SNAKEMAKE} --cores 1 --config servers=goroutines clients=[1,64] repetitions=5": (
         "run", ["-n"]),
     f"{SNAKEMAKE} -n": ("run", []),
+    f"{SNAKEMAKE} --cores 1 --config servers=all": ("run", ["-n"]),
     f"{SNAKEMAKE} --cores 1 --config write_interval=[1100us,550us,2200us,4400us]": (
         "run", ["-n"]),
     f"{SNAKEMAKE} --cores 1 --config write_interval=[1100us,tcpkali] phases=[aligned,random] "

@@ -338,6 +338,26 @@ def test_load_shapes_say_how_cpu_moves_whether_the_ranking_holds_and_where(tmp_p
     assert "goroutines 550us 1,818" in table
 
 
+def test_the_ladder_prices_each_step_and_is_silent_about_the_rest(tmp_path):
+    """At 4 clients, 1 vCPU: 1 % of a core at 0.5 MB/s is 20 CPU-ms per MB,
+    so eventloop 50, goroutines 120, threads 180, papayachat 240."""
+    ladder = {**CPU, ("threads", 1, 4): [8.0, 9.0, 10.0], ("eventloop", 1, 4): [2.0, 2.5, 3.0]}
+    text = text_of(build_report(tmp_path / "four", ladder))
+    assert ("At 4 clients on 1 vCPU, CPU per MB from the floor up: eventloop 50.0, goroutines "
+            "120, threads 180 and papayachat 240 CPU-ms.") in text
+    assert re.search(r"threads − eventloop \(kernel context switches and wake-ups per "
+                     r"message\): 130 CPU-ms per MB \(95 % interval [\d.]+ to [\d.]+, "
+                     r"p = 0\.0\d\d, a real step\)", text)
+    assert "papayachat − threads (the address-space part of a process switch): 60.0" in text
+    assert "goroutines − eventloop (the Go runtime's scheduling" in text
+    assert "Ladder, 2 vCPUs" not in text  # threads and eventloop ran on 1 vCPU only
+    # Without threads, only the step both of whose servers ran is shown.
+    three = {k: v for k, v in ladder.items() if k[0] != "threads"}
+    text = text_of(build_report(tmp_path / "three", three))
+    assert "goroutines − eventloop" in text and "threads −" not in text
+    assert "model ladder" not in text_of(build_report(tmp_path / "two", CPU)).lower()
+
+
 def test_findings_on_flagged_cells_say_so_or_leave_them_out(tmp_path):
     """Every 2-vCPU cell shared its CPUs with the load generator."""
     dataset = write_dataset(tmp_path / "dataset", CPU)

@@ -2,14 +2,16 @@
 
 import codecs
 import collections
+import resource
 import socket
 import subprocess
 import time
 from pathlib import Path
 
+import psutil
 import pytest
 
-from conftest import GREETING, SERVERS, Server, assert_all_gone, build
+from conftest import C_SERVERS, GREETING, SERVERS, Server, assert_all_gone, build
 
 CLIENTS = 64
 
@@ -109,10 +111,11 @@ def test_counts_one_read_per_write_that_arrives_alone(name, bin_dir, start_serve
     assert server.summary()["reads"] == 10
 
 
-def test_papayachat_is_clean_under_asan_and_ubsan(tmp_path, start_server):
-    build(tmp_path, "servers/papayachat", sanitize=True)
-    server = start_server(tmp_path / "papayachat")
-    relay_and_stop(server, CLIENTS + 1)
+@pytest.mark.parametrize("name", C_SERVERS)
+def test_c_servers_are_clean_under_asan_and_ubsan(name, tmp_path, start_server):
+    build(tmp_path, f"servers/{name}", sanitize=True)
+    server = start_server(tmp_path / name)
+    relay_and_stop(server, CLIENTS + 1 if name == "papayachat" else 1)
     stderr = server.stderr_path.read_text()
     assert "Sanitizer" not in stderr and "runtime error" not in stderr, stderr
 
@@ -136,6 +139,26 @@ def test_sigterm_with_busy_clients_reaps_everything(name, bin_dir, start_server)
             pass  # closed with unread data in its buffer: also closed
         sock.close()
     assert server.summary()["accepted"] == CLIENTS
+
+
+@pytest.mark.parametrize("name", SERVERS)
+def test_holds_1024_clients_and_leaves_nothing(name, bin_dir, start_server):
+    """1024 greeted clients held at once (a process or a thread each, for
+    the models that make them); SIGTERM ends every one of them."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, min(hard, 4096)), hard))
+    server = start(start_server, bin_dir, name)
+    clients = connect_greeted(server.port, 1024)
+    tree = server.tree()
+    if name == "papayachat":
+        assert len(tree) == 1025
+    if name == "threads":
+        assert psutil.Process(server.proc.pid).num_threads() == 1025
+    assert server.stop(timeout=10) == 0
+    assert_all_gone(tree)
+    for sock in clients:
+        sock.close()
+    assert server.summary()["accepted"] == 1024
 
 
 @pytest.mark.parametrize("name", SERVERS)

@@ -17,6 +17,8 @@ from scripts.report import facts, tables
 from scripts.report.data_text import certainty_words, environment, quality_long, quality_short
 from scripts.report.h1_text import h1_long, h1_short
 from scripts.report.h2_text import h2_long, h2_short
+from scripts.report.ladder import ladder
+from scripts.report.ladder_text import ladder_long, ladder_short, ladder_table
 from scripts.report.loads import LOAD_COLUMNS, loads
 from scripts.report.loads_text import headline, loads_long, loads_short, loads_table
 from scripts.report.network import network
@@ -89,6 +91,7 @@ def context(cells: pd.DataFrame, summary: pd.DataFrame, inputs: Inputs) -> dict:
         "quality_short": quality_short(q), "quality_long": quality_long(q, inputs.expected),
         "network_short": network_short(net), "network_long": network_long(net),
         "moved_table": moved_table(net) if net.moved else None, "main_path": net.main,
+        "ladder": ladder_context(study),
         "load_headline": headline(shapes), "loads_short": loads_short(shapes),
         "loads_long": loads_long(shapes), "loads_table": loads_table(shapes),
         "path_order": ", then ".join(reversed(PATHS)),
@@ -101,6 +104,15 @@ def context(cells: pd.DataFrame, summary: pd.DataFrame, inputs: Inputs) -> dict:
                    for prefix in ("h1_", "h2_", "net_", "load_")},
         "study2022": study2022_context(inputs.study_2022, on_main(summary, load)),
     }
+
+
+def ladder_context(study: facts.Study) -> dict | None:
+    """The model ladder's section, where a step's two servers were measured."""
+    levels = ladder(study)
+    if not levels:
+        return None
+    return {"short": ladder_short(levels), "long": ladder_long(levels),
+            "tables": [(lv.vcpus, ladder_table(lv)) for lv in levels]}
 
 
 def study2022_context(path: Path | None, point: pd.DataFrame) -> dict | None:

@@ -16,12 +16,13 @@
 struct children {
     unsigned max;
     unsigned live;
+    int listen_fd;       /* closed in every child */
     pid_t *pid;          /* per slot; 0 = free */
     struct relayed *relayed; /* per slot, shared with the child */
     struct relayed done;     /* by children already reaped */
 };
 
-struct children *children_create(unsigned max)
+struct children *children_create(unsigned max, int listen_fd)
 {
     struct children *c = calloc(1, sizeof(*c));
 
@@ -33,6 +34,7 @@ struct children *children_create(unsigned max)
     if (c->relayed == MAP_FAILED)
         die_errno("mmap");
     c->max = max;
+    c->listen_fd = listen_fd;
     return c;
 }
 
@@ -49,7 +51,7 @@ static int free_slot(const struct children *c)
     return -1;
 }
 
-int children_spawn(struct children *c, int fd, int listen_fd)
+int children_spawn(struct children *c, int fd)
 {
     int slot = free_slot(c);
     pid_t pid;
@@ -74,7 +76,7 @@ int children_spawn(struct children *c, int fd, int listen_fd)
         sigemptyset(&none);
         if (sigprocmask(SIG_SETMASK, &none, NULL) == -1)
             die_errno("sigprocmask");
-        close(listen_fd);
+        close(c->listen_fd);
         serve_client(fd, &c->relayed[slot]);
     }
     close(fd);

@@ -7,6 +7,7 @@
 
 #include "papaya.h"
 #include "papayachat.h"
+#include "server.h"
 
 void serve_client(int fd, struct relayed *out)
 {

@@ -5,14 +5,6 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-/* Sent first to every accepted client; clients wait for it, which proves
- * that the server's handler (not just the kernel's handshake) runs. */
-#define GREETING "HELLO papaya-bench\n"
-#define READ_SIZE 4096
-
-/* listener.c: bind and listen; returns the socket, stores the bound port. */
-int open_listener(const char *host, const char *port, unsigned *bound_port);
-
 /* What a child relayed: its bytes, and its reads (each one a wake-up of
  * the child, the figure the load's cadence moves). */
 struct relayed {
@@ -27,10 +19,11 @@ __attribute__((noreturn)) void serve_client(int fd, struct relayed *out);
 /* children.c: the table of live children, in which what each child
  * relayed survives its death. */
 struct children;
-struct children *children_create(unsigned max);
+/* listen_fd is closed in every child. */
+struct children *children_create(unsigned max, int listen_fd);
 unsigned children_live(const struct children *c);
 /* Fork a child for fd; the parent closes fd. Returns -1 if fork failed. */
-int children_spawn(struct children *c, int fd, int listen_fd);
+int children_spawn(struct children *c, int fd);
 /* Reap every exited child without blocking; returns how many. */
 unsigned children_reap(struct children *c);
 /* SIGTERM every child, reap all of them (SIGKILL after grace_s). */

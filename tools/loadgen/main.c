@@ -4,13 +4,11 @@
  * a partial load must never pass for a full one. */
 #include <errno.h>
 #include <getopt.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/resource.h>
-#include <sys/signalfd.h>
 #include <unistd.h>
 
 #include "loadgen.h"
@@ -159,18 +157,9 @@ static void ensure_fd_limit(unsigned connections)
  * is handled between two passes, never in the middle of one. */
 static int signal_fd(int epfd)
 {
-    sigset_t set;
     struct epoll_event ev = {EPOLLIN, {.u64 = SIGNAL_TAG}};
-    int fd;
+    int fd = stop_signal_fd();
 
-    sigemptyset(&set);
-    sigaddset(&set, SIGTERM);
-    sigaddset(&set, SIGINT);
-    if (sigprocmask(SIG_BLOCK, &set, NULL) == -1)
-        die_errno("sigprocmask");
-    fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
-    if (fd == -1)
-        die_errno("signalfd");
     if (epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) == -1)
         die_errno("epoll_ctl");
     return fd;

@@ -33,6 +33,10 @@ def as_list(value):
     return sorted(set(value if isinstance(value, list) else [value]))
 
 
+# A name of server_sets stands for its servers, in its order (the first is
+# the default reference).
+if isinstance(config["servers"], str) and config["servers"] in config["server_sets"]:
+    config["servers"] = config["server_sets"][config["servers"]]
 SERVERS = as_list(config["servers"])
 VCPUS = as_list(config["vcpus"])
 CLIENTS = as_list(config["clients"])
