@@ -16,7 +16,7 @@ from scripts.stats import Difference, difference
 STEPS = [
     ("threads", "eventloop", "kernel context switches and wake-ups per message"),
     ("papayachat", "threads", "the address-space part of a process switch"),
-    ("goroutines", "eventloop", "the Go runtime's scheduling (netpoller, goroutine switches)"),
+    ("goroutines", "eventloop", "the Go runtime's scheduling: its netpoller and goroutine switches"),
 ]
 # The models from the floor up, as the ladder orders them.
 ORDER = ["eventloop", "goroutines", "threads", "papayachat"]
