@@ -148,6 +148,15 @@ def spread(values: np.ndarray) -> bool:
     return values.std() > 1e-12 * abs(values.mean())
 
 
+def welch_p(a: np.ndarray, b: np.ndarray) -> float:
+    """Welch's two-sided t-test of a against b (unequal variances)."""
+    with warnings.catch_warnings():
+        # One side without spread is a fine input to Welch's test; scipy
+        # still warns of precision loss in that side's variance.
+        warnings.filterwarnings("ignore", "Precision loss", RuntimeWarning)
+        return float(scipy.stats.ttest_ind(a, b, equal_var=False).pvalue)
+
+
 def compare(a, b) -> Comparison:
     """a's repetitions against b's: Welch's t-test (two-sided, unequal
     variances) and a percentile bootstrap interval of mean(a) / mean(b),
@@ -156,11 +165,7 @@ def compare(a, b) -> Comparison:
     ratio = a.mean() / b.mean() if b.mean() else math.nan
     if min(len(a), len(b)) < 2 or not (spread(a) or spread(b)) or math.isnan(ratio):
         return Comparison(ratio, math.nan, math.nan, math.nan)
-    with warnings.catch_warnings():
-        # One side without spread is a fine input to Welch's test; scipy
-        # still warns of precision loss in that side's variance.
-        warnings.filterwarnings("ignore", "Precision loss", RuntimeWarning)
-        p = scipy.stats.ttest_ind(a, b, equal_var=False).pvalue
+    p = welch_p(a, b)
     interval = scipy.stats.bootstrap(
         (a, b), lambda x, y, axis: x.mean(axis) / y.mean(axis), vectorized=True,
         confidence_level=CONFIDENCE, n_resamples=BOOTSTRAP_RESAMPLES, method="percentile",
@@ -192,8 +197,7 @@ def difference(a, b) -> Difference:
     va, vb = a.var(ddof=1) / len(a), b.var(ddof=1) / len(b)
     dof = (va + vb) ** 2 / (va ** 2 / (len(a) - 1) + vb ** 2 / (len(b) - 1))
     half = float(scipy.stats.t.ppf((1 + CONFIDENCE) / 2, dof)) * math.sqrt(va + vb)
-    p = compare(a, b).p_value
-    return Difference(float(mean), float(mean - half), float(mean + half), p)
+    return Difference(float(mean), float(mean - half), float(mean + half), welch_p(a, b))
 
 
 def mean_ci(values: pd.Series) -> dict[str, float]:
