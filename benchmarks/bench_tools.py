@@ -4,7 +4,12 @@
    loadgen pinned to one CPU and the receiving server to another. For scale:
    tcpkali, pinned the same way on this machine, used 38 % of its core at
    64 x 1 Mbps and all of it at 1024 x 1 Mbps.
-2. Each server holding 1024 concurrent clients (papayachat: 1025 processes,
+2. loadgen at 1024 clients x 1 Mbps with 1 worker thread (CPU 0) and with
+   2 (CPUs 0 and 1, the second shared with the server): each worker's CPU
+   (% of a core, from schedstat over the middle of the run), the cadence
+   achieved per connection (mean, slowest) against the one asked, and the
+   bytes achieved.
+3. Each server holding 1024 concurrent clients (papayachat: 1025 processes,
    threads: 1025 threads) and shutting down cleanly on SIGTERM: its shutdown
    time and what it left (target: 0 processes, 0 threads, exit 0).
 
@@ -49,20 +54,42 @@ def cpu_seconds(pid: int) -> float:
     return sum(t["utime_s"] + t["stime_s"] for t in procfs.sample_tree(pid))
 
 
-def loadgen_cpu(bin_dir: Path, work: Path, clients: int, duration: float) -> dict:
-    """loadgen on CPU 0, the goroutines server on CPU 1, for duration s."""
+def worker_cpu_ns(pid: int) -> dict[str, int]:
+    """Nanoseconds on CPU of each of loadgen's workers (threads loadgen/K)."""
+    return {t["comm"]: t["schedstat_ns"] for t in procfs.sample_tree(pid)
+            if t["pid"] == pid and t["comm"].startswith("loadgen/")}
+
+
+def worker_cpu_pct(pid: int, duration: float) -> list[float]:
+    """Each worker's CPU, % of a core, over the run less its first and last
+    half second (the workers start after the ready file, and exit before
+    loadgen does)."""
+    time.sleep(0.5)
+    start, before = time.monotonic(), worker_cpu_ns(pid)
+    time.sleep(max(0.5, duration - 1))
+    span, after = time.monotonic() - start, worker_cpu_ns(pid)
+    return [100 * (after[name] - before.get(name, 0)) / 1e9 / span
+            for name in sorted(after, key=lambda n: int(n.split("/")[1]))]
+
+
+def loadgen_cpu(bin_dir: Path, work: Path, clients: int, duration: float,
+                threads: int = 1) -> dict:
+    """loadgen on CPU 0 (and 1, with 2 threads), the goroutines server on
+    CPU 1, for duration s."""
     server, port = start_server(bin_dir, "goroutines", work, "1")
-    ready, stats, rusage = (work / f"lg{clients}.{s}" for s in
+    ready, stats, rusage = (work / f"lg{clients}x{threads}.{s}" for s in
                             ("ready", "stats.json", "rusage.json"))
     proc = subprocess.Popen(
-        ["taskset", "-c", "0", str(bin_dir / "rusage"), "--out", str(rusage), "--",
+        ["taskset", "-c", ",".join(str(c) for c in range(threads)),
+         str(bin_dir / "rusage"), "--out", str(rusage), "--",
          str(bin_dir / "loadgen"), "--port", str(port), "--connections",
-         str(clients), "--rate", "1Mbps", "--duration", str(duration),
-         "--ready-file", str(ready), "--out", str(stats)])
+         str(clients), "--rate", "1Mbps", "--threads", str(threads),
+         "--duration", str(duration), "--ready-file", str(ready), "--out", str(stats)])
     try:
         wait_for_file(ready, proc, "loadgen", 60)
         loadgen = psutil.Process(proc.pid).children()[0]
         before = cpu_seconds(loadgen.pid)
+        per_thread = worker_cpu_pct(loadgen.pid, duration)
         if proc.wait(timeout=duration + 60) != 0:
             sys.exit(f"loadgen failed at {clients} clients")
     finally:
@@ -72,6 +99,11 @@ def loadgen_cpu(bin_dir: Path, work: Path, clients: int, duration: float) -> dic
     r = json.loads(rusage.read_text())
     used = r["utime_s"] + r["stime_s"] - before
     return {
+        "threads": s["threads"],
+        "cpu_pct_per_thread": " / ".join(f"{p:.1f}" for p in per_thread),
+        "asked_writes_per_s": 1 / s["write_interval_s"],
+        "writes_per_s_mean": s["writes_per_s"]["mean"],
+        "writes_per_s_slowest": s["writes_per_s"]["min"],
         "clients": clients,
         "cpu_pct_of_core": 100 * used / s["load_s"],
         "system_share_pct": 100 * r["stime_s"] / (r["utime_s"] + r["stime_s"]),
@@ -120,8 +152,16 @@ def hold_clients(bin_dir: Path, work: Path, name: str, clients: int) -> dict:
     }
 
 
-def table(rows: list[dict]) -> str:
-    keys = list(rows[0])
+# The columns of each table, from loadgen_cpu's figures.
+CPU_KEYS = ["clients", "cpu_pct_of_core", "system_share_pct", "writes_per_s_per_conn",
+            "bytes_per_write", "achieved_min_pct", "achieved_mean_pct", "stalls"]
+THREAD_KEYS = ["threads", "cpu_pct_per_thread", "cpu_pct_of_core", "asked_writes_per_s",
+               "writes_per_s_mean", "writes_per_s_slowest", "achieved_min_pct",
+               "achieved_mean_pct", "stalls"]
+
+
+def table(rows: list[dict], keys: list[str] | None = None) -> str:
+    keys = keys or list(rows[0])
     cells = [[f"{r[k]:.2f}" if isinstance(r[k], float) else str(r[k]) for k in keys]
              for r in rows]
     widths = [max(len(k), *(len(c[i]) for c in cells)) for i, k in enumerate(keys)]
@@ -142,8 +182,13 @@ def main() -> None:
         work = Path(tmp)
         print(f"loadgen at 1 Mbps per client, {args.duration:g} s, pinned to "
               "CPU 0 (server on CPU 1); tcpkali here: 38 % at 64, 100 % at 1024")
-        print(table([loadgen_cpu(args.bin, work, n, args.duration)
-                     for n in (64, 1024)]))
+        one = [loadgen_cpu(args.bin, work, n, args.duration) for n in (64, 1024)]
+        print(table(one, CPU_KEYS))
+        print("\nloadgen at 1024 clients x 1 Mbps by worker threads: 1 on CPU 0; "
+              "2 on CPUs 0 and 1 (server on CPU 1, shared with the second); "
+              "CPU per thread in % of a core")
+        two = loadgen_cpu(args.bin, work, 1024, args.duration, threads=2)
+        print(table([one[1], two], THREAD_KEYS))
         print("\nservers holding 1024 clients, then SIGTERM")
         print(table([hold_clients(args.bin, work, name, 1024)
                      for name in ("papayachat", "threads", "goroutines", "eventloop")]))

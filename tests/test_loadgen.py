@@ -3,10 +3,13 @@ the errors that must stop a run instead of passing for a full load."""
 
 import json
 import math
+import os
 import resource
 import signal
 import socket
 import subprocess
+import time
+from pathlib import Path
 
 import psutil
 import pytest
@@ -46,6 +49,7 @@ def test_each_connection_gets_its_target_within_2_percent(
     assert stats["totals"]["bytes"] == sum(counts.values())
     assert stats["connections"] == len(stats["per_connection"]) == clients
     assert 0.98 <= stats["achieved_ratio"]["min"] <= 1.0
+    assert stats["threads"] == min(clients, len(os.sched_getaffinity(0)))
 
 
 def test_message_rate_sends_whole_messages(bin_dir, receiver, tmp_path):
@@ -56,18 +60,91 @@ def test_message_rate_sends_whole_messages(bin_dir, receiver, tmp_path):
     assert set(receiver.wait_all_closed(4).values()) == {200 * len("hello\n")}
 
 
-def test_sigterm_ends_the_load_with_stats(bin_dir, receiver, tmp_path):
+@pytest.mark.parametrize("threads", [1, 2])
+def test_sigterm_ends_the_load_with_stats(threads, bin_dir, receiver, tmp_path):
+    """One worker takes the signal; every other one must stop as well."""
     ready, stats_file = tmp_path / "ready", tmp_path / "stats.json"
     proc = subprocess.Popen(
         [bin_dir / "loadgen", "--port", str(receiver.port), "--connections", "8",
-         "--ready-file", str(ready), "--out", str(stats_file)],
+         "--threads", str(threads), "--ready-file", str(ready), "--out", str(stats_file)],
         stderr=subprocess.PIPE, text=True)
     wait_for_file(ready, proc)
+    time.sleep(0.3)  # the workers are under way
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(timeout=5) == 0, proc.stderr.read()
     stats = json.loads(stats_file.read_text())
     assert stats["stopped_by_signal"] is True
+    assert stats["threads"] == threads
+    assert stats["load_s"] > 0.2
     assert stats["totals"]["bytes"] == sum(receiver.wait_all_closed(8).values())
+
+
+def worker_cpus(pid: int) -> dict[str, str]:
+    """The CPUs each of loadgen's worker threads may run on, by thread name;
+    threads that exit meanwhile are left out."""
+    cpus = {}
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            name = (task / "comm").read_text().strip()
+            status = (task / "status").read_text()
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+        if name.startswith("loadgen/"):
+            cpus[name] = next(line.split(":")[1].strip() for line in status.splitlines()
+                              if line.startswith("Cpus_allowed_list:"))
+    return cpus
+
+
+def test_two_threads_share_the_load_on_one_schedule(bin_dir, receiver, tmp_path):
+    """Two pinned workers carry 64 connections: every connection still gets
+    its bytes and its cadence, as from one thread. The cadence is 2 ms, not
+    the default 1.1 ms: with the Python receiver taking half a core of this
+    2-CPU machine, a 1.1 ms tick is missed whenever the worker that shares
+    its CPU waits longer than that to be scheduled."""
+    clients, duration, interval = 64, 4, 0.002
+    ready, stats_file = tmp_path / "ready", tmp_path / "stats.json"
+    proc = subprocess.Popen(
+        [bin_dir / "loadgen", "--port", str(receiver.port), "--connections", str(clients),
+         "--rate", "1Mbps", "--write-interval", "2ms", "--threads", "2",
+         "--duration", str(duration), "--ready-file", str(ready), "--out", str(stats_file)],
+        stderr=subprocess.PIPE, text=True)
+    most_threads, workers = 0, {}
+    try:
+        wait_for_file(ready, proc)
+        while proc.poll() is None:
+            try:
+                most_threads = max(most_threads, psutil.Process(proc.pid).num_threads())
+                workers.update(worker_cpus(proc.pid))
+            except (psutil.NoSuchProcess, FileNotFoundError):
+                break  # it exited between poll() and the reads
+            time.sleep(0.1)
+        assert proc.wait(timeout=10) == 0, proc.stderr.read()
+    finally:
+        proc.kill()
+    assert most_threads == 3  # the main thread, waiting, and two workers
+    mask = sorted(os.sched_getaffinity(0))
+    assert workers == {"loadgen/0": str(mask[0]), "loadgen/1": str(mask[1 % len(mask)])}
+    counts = receiver.wait_all_closed(clients)
+    target = RATE_BPS / 8 * duration
+    for number, received in counts.items():
+        assert abs(received - target) / target <= 0.02, (number, received)
+    stats = json.loads(stats_file.read_text())
+    assert stats["threads"] == 2
+    assert stats["stopped_by_signal"] is False
+    assert stats["totals"]["bytes"] == sum(counts.values())
+    for number, conn in enumerate(stats["per_connection"]):
+        rate = conn["writes"] / stats["load_s"]
+        assert abs(rate * interval - 1) <= 0.05, (number, rate)
+
+
+def test_threads_never_outnumber_connections(bin_dir, receiver, tmp_path):
+    res = run_loadgen(bin_dir, receiver.port, "--connections", "3", "--threads", "8",
+                      "--duration", "1", "--out", str(tmp_path / "s.json"))
+    assert res.returncode == 0, res.stderr
+    assert json.loads((tmp_path / "s.json").read_text())["threads"] == 3
+    target = RATE_BPS / 8
+    assert all(abs(n - target) / target <= 0.02
+               for n in receiver.wait_all_closed(3).values())
 
 
 def free_port() -> int:
@@ -115,8 +192,9 @@ def test_more_connections_than_the_file_limit(bin_dir, receiver):
     def low_limit():
         resource.setrlimit(resource.RLIMIT_NOFILE, (64, 64))
 
+    # 100 connections, 12 spare descriptors, 2 for each of the 2 workers.
     res = run_loadgen(bin_dir, receiver.port, "--connections", "100",
-                      "--duration", "1", preexec_fn=low_limit)
+                      "--threads", "2", "--duration", "1", preexec_fn=low_limit)
     assert res.returncode == 1
     assert "100 connections need 116 file descriptors" in res.stderr
     assert "limit is 64" in res.stderr
@@ -131,6 +209,8 @@ def test_more_connections_than_the_file_limit(bin_dir, receiver):
     (["--write-interval", "1 parsec"], "--write-interval"),
     (["--phases", "sometimes"], "--phases"),
     (["--burst", "0"], "--burst"),
+    (["--threads", "0"], "--threads"),
+    (["--threads", "two"], "--threads"),
 ])
 def test_bad_arguments_name_the_flag(args, named, bin_dir):
     res = run_loadgen(bin_dir, 1, *args)

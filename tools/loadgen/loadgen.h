@@ -10,6 +10,7 @@
 /* epoll tags of the descriptors that are not connections. */
 #define SIGNAL_TAG UINT64_MAX
 #define TIMER_TAG (UINT64_MAX - 1)
+#define STOP_TAG (UINT64_MAX - 2)
 
 struct rate {
     const char *text;     /* as given, for the report */
@@ -55,6 +56,7 @@ struct config {
     double interval_s;    /* the finest write cadence */
     unsigned burst;       /* writes sent back to back per tick */
     enum phases phases;
+    unsigned threads;     /* worker threads; 0 until main() settles it */
     double connect_timeout_s;
     const char *ready_file;
     const char *out;
@@ -65,6 +67,15 @@ struct run {
     double connect_phase_s;
     int stopped_by_signal;
     struct write_sizes sizes;
+};
+
+/* One worker's part of the load: connections first .. first + count - 1,
+ * paced on the schedule every worker shares (the same t0). */
+struct share {
+    unsigned first, count;
+    double t0;
+    int sigfd;            /* SIGTERM and SIGINT, read by whichever worker */
+    int stopfd;           /* eventfd, readable once any worker saw a stop */
 };
 
 /* rate.c */
@@ -81,9 +92,17 @@ double target_bytes_per_s(const struct config *cfg);
 void connect_all(const struct config *cfg, struct conn *conns, int epfd,
                  struct run *run);
 
-/* pace.c: send until the duration ends or a signal arrives. */
-void pace(const struct config *cfg, struct conn *conns, int epfd,
-          int sigfd, struct run *run);
+/* pace.c: every connection's first tick, from t0; then one worker's
+ * loop, sending on its share until the duration ends or a stop comes. */
+void plan(const struct config *cfg, struct conn *conns, double t0);
+void pace(const struct config *cfg, struct conn *conns,
+          const struct share *share, struct run *run);
+
+/* workers.c: the number of CPUs this process may run on; and the load
+ * phase, run by cfg->threads pinned workers and merged into *run. */
+unsigned affinity_cpus(void);
+void run_workers(const struct config *cfg, struct conn *conns, int sigfd,
+                 struct run *run);
 
 /* report.c: the stats as JSON, to cfg->out or stdout. */
 void report(const struct config *cfg, const struct conn *conns,

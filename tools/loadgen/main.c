@@ -14,9 +14,11 @@
 #include "loadgen.h"
 #include "papaya.h"
 
-/* Descriptors beyond the connections: stdio, epoll, signalfd, timerfd,
- * the output files. */
-#define SPARE_FDS 16
+/* Descriptors beyond the connections: stdio, the connect phase's epoll,
+ * signalfd, the workers' stop eventfd, the output files; and each
+ * worker's epoll and timerfd (FDS_PER_THREAD). */
+#define SPARE_FDS 12
+#define FDS_PER_THREAD 2
 
 static void usage(FILE *out)
 {
@@ -39,6 +41,11 @@ static void usage(FILE *out)
 "  --burst N           N writes back to back every N write intervals, as a\n"
 "                      rate limiter with a deeper bucket lets through: the\n"
 "                      same writes and bytes, in bursts (default 1)\n"
+"  --threads N         worker threads that send the load, each on its own\n"
+"                      share of the connections and pinned to one CPU of the\n"
+"                      affinity mask (round-robin); the schedule is the same\n"
+"                      whatever N (default: one per CPU of the mask; at most\n"
+"                      one per connection)\n"
 "  --connect-timeout S seconds to wait for all greetings (default 30)\n"
 "  --ready-file PATH   written once every client has been greeted\n"
 "  --out PATH          stats JSON (default stdout)\n");
@@ -79,6 +86,7 @@ static struct config parse_args(int argc, char *argv[])
         {"write-interval", required_argument, NULL, 'i'},
         {"phases", required_argument, NULL, 'P'},
         {"burst", required_argument, NULL, 'b'},
+        {"threads", required_argument, NULL, 'T'},
         {"connect-timeout", required_argument, NULL, 't'},
         {"ready-file", required_argument, NULL, 'R'},
         {"out", required_argument, NULL, 'o'},
@@ -114,6 +122,9 @@ static struct config parse_args(int argc, char *argv[])
         case 'b':
             c.burst = (unsigned)parse_u64("--burst", optarg, 1, 1000);
             break;
+        case 'T':
+            c.threads = (unsigned)parse_u64("--threads", optarg, 1, 4096);
+            break;
         case 't':
             c.connect_timeout_s =
                 parse_positive_double("--connect-timeout", optarg);
@@ -129,15 +140,21 @@ static struct config parse_args(int argc, char *argv[])
     if (c.port == NULL)
         die_usage("--port is required");
     c.message = unescape(c.message, &c.message_len);
+    if (c.threads == 0)
+        c.threads = affinity_cpus();
+    /* A worker without a connection would have nothing to pace. */
+    if (c.threads > c.connections)
+        c.threads = c.connections;
     return c;
 }
 
 /* Raise the soft descriptor limit to the hard one, and refuse plainly when
  * even that cannot hold every connection. */
-static void ensure_fd_limit(unsigned connections)
+static void ensure_fd_limit(unsigned connections, unsigned threads)
 {
     struct rlimit rl;
-    rlim_t need = (rlim_t)connections + SPARE_FDS;
+    rlim_t need = (rlim_t)connections + SPARE_FDS +
+                  (rlim_t)threads * FDS_PER_THREAD;
 
     if (getrlimit(RLIMIT_NOFILE, &rl) == -1)
         die_errno("getrlimit");
@@ -154,7 +171,10 @@ static void ensure_fd_limit(unsigned connections)
 }
 
 /* SIGTERM and SIGINT arrive as a descriptor in the event loop, so a stop
- * is handled between two passes, never in the middle of one. */
+ * is handled between two passes, never in the middle of one. Called before
+ * any worker starts: stop_signal_fd blocks the signals and every worker
+ * inherits that mask, so no thread can take a signal's default action (an
+ * end without stats); the signal waits in the signalfd for a worker. */
 static int signal_fd(int epfd)
 {
     struct epoll_event ev = {EPOLLIN, {.u64 = SIGNAL_TAG}};
@@ -174,7 +194,7 @@ int main(int argc, char *argv[])
 
     papaya_prog = "loadgen";
     cfg = parse_args(argc, argv);
-    ensure_fd_limit(cfg.connections);
+    ensure_fd_limit(cfg.connections, cfg.threads);
     conns = calloc(cfg.connections, sizeof(*conns));
     if (conns == NULL)
         die_errno("calloc");
@@ -184,14 +204,19 @@ int main(int argc, char *argv[])
     sigfd = signal_fd(epfd);
 
     connect_all(&cfg, conns, epfd, &run);
+    /* The workers watch the connections and signals on epolls of their own. */
+    if (close(epfd) == -1)
+        die_errno("close epoll");
     if (cfg.ready_file != NULL)
         write_file_atomic(cfg.ready_file, "ready\n", 6);
-    pace(&cfg, conns, epfd, sigfd, &run);
+    run_workers(&cfg, conns, sigfd, &run);
     report(&cfg, conns, &run);
 
     for (unsigned i = 0; i < cfg.connections; i++)
         if (close(conns[i].fd) == -1)
             die_errno("close connection %u", i);
+    if (close(sigfd) == -1)
+        die_errno("close signalfd");
     free(conns);
     free((char *)cfg.message);
     return 0;

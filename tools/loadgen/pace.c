@@ -7,7 +7,9 @@
  * and random ones (independent arrivals), single writes and bursts, all
  * carry the same bytes. When the loop falls behind, a connection skips the
  * ticks it missed: writes get fewer and larger but the rate holds, because
- * what is due is computed from the start, not per tick. */
+ * what is due is computed from the start, not per tick. Each worker thread
+ * runs this loop on its own share of the connections, on its own epoll and
+ * timer; the ticks and the start are common to all (workers.c). */
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
@@ -27,7 +29,8 @@
 #define PHASE_SEED 0x9e3779b97f4a7c15ULL
 
 struct schedule {
-    unsigned *order;      /* connections by phase: the order they fall due */
+    unsigned *order;      /* the share's connections, in the order due */
+    unsigned count;
     unsigned pos;         /* the next connection due, in order */
     double period_s;
 };
@@ -51,24 +54,35 @@ static int by_next(const void *a, const void *b, void *conns)
 }
 
 /* First ticks: one period after the start when aligned (as a periodic
- * timer would), or anywhere in the first period when random. */
-static struct schedule plan(const struct config *cfg, struct conn *conns,
-                            double t0)
+ * timer would), or anywhere in the first period when random. Drawn for
+ * every connection in connection order, before the load is split among
+ * the workers, so that the schedule does not depend on how many there
+ * are. */
+void plan(const struct config *cfg, struct conn *conns, double t0)
 {
-    struct schedule s = {malloc(cfg->connections * sizeof(unsigned)), 0,
-                         cfg->interval_s * cfg->burst};
+    double period_s = cfg->interval_s * cfg->burst;
     uint64_t state = PHASE_SEED;
 
-    if (s.order == NULL)
-        die_errno("malloc");
     for (unsigned i = 0; i < cfg->connections; i++) {
         double phase = cfg->phases == PHASES_RANDOM
                            ? 1 - unit_random(&state) /* (0, 1] */
                            : 1;
-        conns[i].next_s = t0 + phase * s.period_s;
-        s.order[i] = i;
+        conns[i].next_s = t0 + phase * period_s;
     }
-    qsort_r(s.order, cfg->connections, sizeof(unsigned), by_next, conns);
+}
+
+static struct schedule order_share(const struct config *cfg,
+                                   struct conn *conns,
+                                   const struct share *sh)
+{
+    struct schedule s = {malloc(sh->count * sizeof(unsigned)), sh->count, 0,
+                         cfg->interval_s * cfg->burst};
+
+    if (s.order == NULL)
+        die_errno("malloc");
+    for (unsigned k = 0; k < sh->count; k++)
+        s.order[k] = sh->first + k;
+    qsort_r(s.order, s.count, sizeof(unsigned), by_next, conns);
     return s;
 }
 
@@ -84,16 +98,43 @@ static void arm_timer(int fd, double at_s)
         die_errno("timerfd_settime");
 }
 
+static void watch(int epfd, int fd, uint64_t tag, const char *what)
+{
+    struct epoll_event ev = {EPOLLIN, {.u64 = tag}};
+
+    if (epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) == -1)
+        die_errno("epoll_ctl %s", what);
+}
+
 static int make_timer(int epfd)
 {
-    struct epoll_event ev = {EPOLLIN, {.u64 = TIMER_TAG}};
     int fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
 
     if (fd == -1)
         die_errno("timerfd_create");
-    if (epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) == -1)
-        die_errno("epoll_ctl");
+    watch(epfd, fd, TIMER_TAG, "timer");
     return fd;
+}
+
+/* The worker's own epoll, so that no two workers contend for one: its
+ * connections (tagged with their index, as in the connect phase, and
+ * watched for the server closing them), the stop signals and the stop
+ * that any other worker announces. */
+static int make_epoll(const struct conn *conns, const struct share *sh)
+{
+    int epfd = epoll_create1(EPOLL_CLOEXEC);
+
+    if (epfd == -1)
+        die_errno("epoll_create1");
+    for (unsigned i = sh->first; i < sh->first + sh->count; i++) {
+        struct epoll_event ev = {EPOLLIN | EPOLLRDHUP, {.u64 = i}};
+
+        if (epoll_ctl(epfd, EPOLL_CTL_ADD, conns[i].fd, &ev) == -1)
+            die_errno("connection %u: epoll_ctl", i);
+    }
+    watch(epfd, sh->sigfd, SIGNAL_TAG, "signalfd");
+    watch(epfd, sh->stopfd, STOP_TAG, "stop eventfd");
+    return epfd;
 }
 
 /* The message repeated, so that any write starts at the right offset of
@@ -167,7 +208,7 @@ static void send_due(const struct config *cfg, struct conn *conns,
                      struct schedule *s, const char *pattern, double t0,
                      double now, struct run *run)
 {
-    for (unsigned k = 0; k < cfg->connections; k++) {
+    for (unsigned k = 0; k < s->count; k++) {
         struct conn *c = &conns[s->order[s->pos]];
 
         if (c->next_s > now)
@@ -178,7 +219,7 @@ static void send_due(const struct config *cfg, struct conn *conns,
         if (c->next_s <= now)
             c->next_s += s->period_s * ceil((now - c->next_s) / s->period_s +
                                             1e-9);
-        s->pos = (s->pos + 1) % cfg->connections;
+        s->pos = (s->pos + 1) % s->count;
     }
 }
 
@@ -205,55 +246,82 @@ static void drain(int fd, size_t size)
         die_errno("read");
 }
 
-void pace(const struct config *cfg, struct conn *conns, int epfd, int sigfd,
-          struct run *run)
+/* A signal is taken by one worker only (the others read EAGAIN), so the
+ * worker that takes it tells the rest through the eventfd. */
+static void announce_stop(int stopfd)
+{
+    uint64_t one = 1;
+
+    if (write(stopfd, &one, sizeof(one)) == -1)
+        die_errno("write stop eventfd");
+}
+
+/* The events of one wait; 1 once the load must stop. */
+static int handle_events(const struct epoll_event *events, int n,
+                         struct conn *conns, const struct share *sh, int tfd,
+                         struct run *run)
+{
+    int stop = 0;
+
+    for (int k = 0; k < n; k++) {
+        uint64_t tag = events[k].data.u64;
+
+        if (tag == TIMER_TAG) {
+            drain(tfd, sizeof(uint64_t));
+        } else if (tag == SIGNAL_TAG) {
+            drain(sh->sigfd, sizeof(struct signalfd_siginfo));
+            announce_stop(sh->stopfd);
+            run->stopped_by_signal = 1;
+            stop = 1;
+        } else if (tag == STOP_TAG) {
+            /* Left unread, so that it stays readable for every worker. */
+            run->stopped_by_signal = 1;
+            stop = 1;
+        } else {
+            check_conn(conns, (unsigned)tag);
+        }
+    }
+    return stop;
+}
+
+void pace(const struct config *cfg, struct conn *conns,
+          const struct share *sh, struct run *run)
 {
     struct epoll_event events[MAX_EVENTS];
     char *pattern = make_pattern(cfg);
+    int epfd = make_epoll(conns, sh);
     int tfd = make_timer(epfd);
-    double t0 = monotonic_s(), now = t0;
-    struct schedule s = plan(cfg, conns, t0);
-    int last = 0;
+    double t0 = sh->t0, end = t0 + cfg->duration_s, now;
+    struct schedule s = order_share(cfg, conns, sh);
 
-    while (!last) {
+    for (;;) {
         double wake = conns[s.order[s.pos]].next_s;
-        int n;
+        int n, last;
 
-        if (cfg->duration_s > 0 && t0 + cfg->duration_s < wake)
-            wake = t0 + cfg->duration_s;
+        if (cfg->duration_s > 0 && end < wake)
+            wake = end;
         arm_timer(tfd, wake);
         n = epoll_wait(epfd, events, MAX_EVENTS, -1);
         if (n == -1 && errno != EINTR)
             die_errno("epoll_wait");
-        for (int k = 0; k < n; k++) {
-            uint64_t tag = events[k].data.u64;
-
-            if (tag == TIMER_TAG) {
-                drain(tfd, sizeof(uint64_t));
-            } else if (tag == SIGNAL_TAG) {
-                drain(sigfd, sizeof(struct signalfd_siginfo));
-                run->stopped_by_signal = 1;
-                last = 1;
-            } else {
-                check_conn(conns, (unsigned)tag);
-            }
-        }
+        last = handle_events(events, n, conns, sh, tfd, run);
         now = monotonic_s();
-        if (cfg->duration_s > 0 && now - t0 >= cfg->duration_s) {
-            now = t0 + cfg->duration_s;
+        if (cfg->duration_s > 0 && now >= end) {
+            now = end;
             last = 1;
         }
-        if (!last) {
-            send_due(cfg, conns, &s, pattern, t0, now, run);
-            continue;
-        }
-        /* The end: whatever is due goes now, whatever the schedule. */
-        for (unsigned i = 0; i < cfg->connections; i++)
-            send_conn(cfg, conns, i, pattern, now - t0, 1, run);
+        if (last)
+            break;
+        send_due(cfg, conns, &s, pattern, t0, now, run);
     }
+    /* The end: whatever is due goes now, whatever the schedule. */
+    for (unsigned i = sh->first; i < sh->first + sh->count; i++)
+        send_conn(cfg, conns, i, pattern, now - t0, 1, run);
     run->load_s = now - t0;
     free(pattern);
     free(s.order);
     if (close(tfd) == -1)
         die_errno("close timer");
+    if (close(epfd) == -1)
+        die_errno("close epoll");
 }
