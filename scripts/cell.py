@@ -33,15 +33,24 @@ AUX_BUSY_FLAG_PCT = 90.0
 # cells to the same bounds.
 AGREE_REL = 0.10
 AGREE_ABS_S = 0.05
-# Below this share of the writes per second its cadence asks for, loadgen
-# fell behind and sent fewer, larger writes: the server then wakes less
-# often than the load's shape says, at the same bytes (../shared/METHOD.md).
-CADENCE_FLAG_RATIO = 0.8
+# Below 1 - cadence_tolerance of the writes per second its cadence asks
+# for, loadgen fell behind and sent fewer, larger writes: the server then
+# wakes less often than the load's shape says, at the same bytes
+# (../shared/METHOD.md). Cells measured before the tolerance was a setting
+# were held to this one.
+EARLIER_CADENCE_TOLERANCE = 0.2
+# Above this, the server's CPUs were busy with work other than the server
+# and its interrupts: something else ran on them during the window.
+OTHER_BUSY_PCT = 10.0
 # Every flag a cell can carry (its column), as the report names it; a cell
 # with any of them is `flagged`.
 FLAGS = {"shared_cpus": "shared CPUs", "flag_steal": "steal",
+         "flag_other_work": "other work on the server's CPUs",
          "flag_aux_busy": "load generator busy", "flag_sources": "CPU sources disagree",
          "flag_cadence": "load cadence missed"}
+# The flags of a disturbed host rather than of the cell: measuring again
+# may clear them (scripts.measure --retries).
+NOISE_FLAGS = ("flag_steal", "flag_other_work")
 # What each raw file must hold (dotted keys are nested), so that a
 # truncated or foreign file is named with what it lacks.
 REQUIRED = {
@@ -232,11 +241,23 @@ def server_reads(summary: dict, stats: dict, cpu_pct: float) -> dict[str, float]
             "server_reads_per_s": per_s, "server_cpu_us_per_read": 1e6 * cpu_pct / 100 / per_s}
 
 
+def memory(samples: dict, clients: int) -> dict:
+    """The server tree's memory at the window's end, whole and per client
+    (NaN for cells measured before it was recorded)."""
+    kib = samples.get("server_memory_kib")
+    whole = {f"server_{k}_kib": float(kib[k]) if kib else float("nan")
+             for k in ("rss", "pss", "uss", "page_tables")}
+    return {**whole,
+            "server_pss_per_client_kib": whole["server_pss_kib"] / clients,
+            "server_uss_per_client_kib": whole["server_uss_kib"] / clients}
+
+
 def cadence_ratio(stats: dict) -> float:
     """loadgen's writes per second over those its cadence asks: one per
     connection per write interval, or fewer where each would carry less
-    than a byte."""
-    per_conn = min(1 / stats["write_interval_s"], stats["target_bytes_per_s"])
+    than its unit: a byte, or a whole message for a rate in msg/s."""
+    unit = stats["message_bytes"] if stats["rate"].endswith("msg/s") else 1
+    per_conn = min(1 / stats["write_interval_s"], stats["target_bytes_per_s"] / unit)
     return stats["totals"]["writes_per_s"] / (stats["connections"] * per_conn)
 
 
@@ -279,6 +300,11 @@ def parse_cell(raw: Path) -> dict[str, pd.DataFrame]:
     resolution = {src: tick_bound_pct(rows[src], windows[src]) for src in rows}
     hidden = {src: tick_bound_pct(zero[src], windows[src]) for src in rows}
     settings, versions = meta["settings"], meta["versions"]
+    cadence_tolerance = settings.get("cadence_tolerance", EARLIER_CADENCE_TOLERANCE)
+    # Busy time of the server's CPUs not explained by the server itself,
+    # interrupts or steal: other processes ran there.
+    other_pct = max(0.0, 100 - on_server["idle"] - on_server["steal"] - on_server["softirq"]
+                    - on_server["irq"] - pct["schedstat"] / meta["vcpus"])
     row = {
         **{k: meta[k] for k in KEYS},
         "cell_id": cell_id(meta),
@@ -301,6 +327,7 @@ def parse_cell(raw: Path) -> dict[str, pd.DataFrame]:
         "top_frames": settings["top_frames"],
         "top_delay_s": settings["top_delay_s"],
         "load_tolerance": settings["load_tolerance"],
+        "cadence_tolerance": cadence_tolerance,
         "window_s": window_s,
         "top_window_s": top_window_s,
         # CPU time over the top window, from each source, in CPU-seconds.
@@ -316,6 +343,7 @@ def parse_cell(raw: Path) -> dict[str, pd.DataFrame]:
         "server_threads_exited": len({(t["pid"], t["tid"]) for t in start["server"]}
                                      - {(t["pid"], t["tid"]) for t in end["server"]}),
         "cpu_top_frames_zero": int((frames["server_cpu_pct"] == 0).sum()),
+        **memory(samples, meta["clients"]),
         "rusage_utime_s": rusage["utime_s"],
         "rusage_stime_s": rusage["stime_s"],
         "rusage_nvcsw": rusage["nvcsw"],
@@ -343,6 +371,7 @@ def parse_cell(raw: Path) -> dict[str, pd.DataFrame]:
                             if start["loadgen"] else float("nan")),
         **{f"server_cpus_{f}_pct": on_server[f] for f in
            ("user", "system", "softirq", "irq", "steal", "idle")},
+        "server_cpus_other_pct": other_pct,
         "aux_cpus_busy_pct": 100 - on_aux["idle"] - on_aux["iowait"],
         "aux_cpus_steal_pct": on_aux["steal"],
         "gomaxprocs": meta.get("gomaxprocs"),
@@ -366,11 +395,14 @@ def parse_cell(raw: Path) -> dict[str, pd.DataFrame]:
         "ticks_hidden_pct": hidden["ticks"],
         **agreement(pct, resolution, hidden, top_window_s),
         "flag_steal": on_server["steal"] > STEAL_FLAG_PCT,
+        "flag_other_work": other_pct > OTHER_BUSY_PCT,
         "flag_aux_busy": 100 - on_aux["idle"] - on_aux["iowait"] > AUX_BUSY_FLAG_PCT,
-        "flag_cadence": cadence_ratio(stats) < CADENCE_FLAG_RATIO,
+        "flag_cadence": cadence_ratio(stats) < 1 - cadence_tolerance,
         # Set by the measurement: how long it waited for the host's lock,
         # and how busy the server's CPUs were just before it started.
         "lock_wait_s": meta.get("before", {}).get("lock_wait_s", float("nan")),
+        # Earlier attempts measured again because the host disturbed them.
+        "retries": len(meta.get("attempts", [])),
         "server_cpus_busy_before_pct": meta.get("before", {}).get(
             "server_cpus_busy_before_pct", float("nan")),
     }
@@ -393,6 +425,8 @@ def flag_reasons(row) -> dict[str, str]:
     reasons = {
         "shared_cpus": lambda: "the server shared CPUs with the load generator "
                                "(allow_shared_cpus)",
+        "flag_other_work": lambda: (f"other work took {row['server_cpus_other_pct']:.0f} % "
+                                    f"of the server's CPUs (above {OTHER_BUSY_PCT:g} %)"),
         "flag_steal": lambda: (f"the hypervisor stole {row['server_cpus_steal_pct']:.1f} % "
                                f"of the server's CPUs (above {STEAL_FLAG_PCT:g} %)"),
         "flag_aux_busy": lambda: (f"the load generator's CPUs were "
@@ -402,8 +436,8 @@ def flag_reasons(row) -> dict[str, str]:
                                  f"{row['server_cpu_s_schedstat']:.2f} CPU-s, {sources()}"),
         "flag_cadence": lambda: (f"loadgen made {100 * row['loadgen_cadence_ratio']:.0f} % of "
                                  f"the writes its cadence asks (below "
-                                 f"{100 * CADENCE_FLAG_RATIO:.0f} %): fewer, larger writes "
-                                 "than the load's shape"),
+                                 f"{100 * (1 - row['cadence_tolerance']):.0f} %): fewer, larger "
+                                 "writes than the load's shape"),
     }
     return {flag: reason() for flag, reason in reasons.items() if row[flag]}
 

@@ -1,6 +1,6 @@
 """Charts of the statistics (results/stats/summary.parquet), for H1 (CPU,
-user vs system time, context switches, spread over top's frames as the
-number of clients grows) and H2 (CPU cost as vCPUs grow, and the ratio of
+user vs system time, context switches, spread over top's frames, memory
+per client as the number of clients grows) and H2 (CPU cost as vCPUs grow, and the ratio of
 the reference server over each other server), both on the main network
 path and load shape; then what the network path and the load's shape
 (write cadence, phases, bursts) move.
@@ -80,13 +80,14 @@ def long_form(summary: pd.DataFrame, metrics: dict[str, str], keys=POINT) -> pd.
     return pd.concat(parts, ignore_index=True)
 
 
-def mean_with_band(summary: pd.DataFrame, data: pd.DataFrame,
-                   y_title: str) -> alt.LayerChart:
+def mean_with_band(summary: pd.DataFrame, data: pd.DataFrame, y_title: str,
+                   y_scale: alt.Scale = alt.Undefined) -> alt.LayerChart:
     """Line of means with its CI band, per server."""
     base = alt.Chart().encode(x=clients_x(summary), color=server_color(summary))
-    band = base.mark_area(opacity=0.15).encode(y=alt.Y("low:Q", title=y_title), y2="high:Q")
+    band = base.mark_area(opacity=0.15).encode(
+        y=alt.Y("low:Q", title=y_title, scale=y_scale), y2="high:Q")
     line = base.mark_line(point=True).encode(
-        y=alt.Y("value:Q", title=y_title),
+        y=alt.Y("value:Q", title=y_title, scale=y_scale),
         tooltip=["server:N", "vcpus:O", "clients:Q", "metric:N",
                  alt.Tooltip("value:Q", title="mean", format=".3~f"),
                  alt.Tooltip("low:Q", title="95 % CI low", format=".3~f"),
@@ -140,6 +141,17 @@ def h1_cv(summary: pd.DataFrame) -> alt.FacetChart:
         title=title("H1: spread of the server's CPU over top's frames",
                     "sample std (ddof=1) / mean of per-frame %CPU, "
                     "frames of all repetitions pooled"))
+
+
+def h1_memory(summary: pd.DataFrame) -> alt.FacetChart:
+    data = long_form(summary, {"pss_per_client_kib": "PSS", "uss_per_client_kib": "USS"})
+    return mean_with_band(summary, data, "KiB per client (log scale)",
+                          alt.Scale(type="log")).facet(
+        column=vcpus_column(), row=metric_row(),
+        title=title("H1: the server's memory per client vs concurrent clients",
+                    "its processes' smaps_rollup at the window's end, summed, over the "
+                    "clients: PSS shares each page among its mappers, USS counts only "
+                    "private pages", repetitions_note(summary)))
 
 
 def h2_cost_vcpus(summary: pd.DataFrame, expected: list[int]) -> alt.FacetChart:
@@ -261,6 +273,7 @@ def build_charts(summary: pd.DataFrame, expected: list[int], reference: str,
         "h1_user_system": h1_user_system(point),
         "h1_ctx_switches": h1_ctx_switches(point),
         "h1_cv": h1_cv(point),
+        "h1_memory": h1_memory(point),
         "h2_cost_vcpus": h2_cost_vcpus(point, expected),
         "h2_ratio": h2_ratio(point, expected, reference),
         "net_busy": net_busy(at_load(summary, point.attrs["load"])),

@@ -26,8 +26,21 @@ UNITS_S = {"us": 1e-6, "ms": 1e-3, "s": 1.0}
 DURATION = re.compile(r"^([0-9]+(?:\.[0-9]+)?)(us|ms|s)$")
 
 
+RATE = re.compile(r"^([0-9]+(?:\.[0-9]+)?)([kMG]?bps|msg/s)$")
+
+
 class LoadShapeError(ValueError):
     """A load setting that names no interval and no load_defs entry."""
+
+
+def rate_per_client(total: str, clients: int) -> str:
+    """A total load (rate_total) divided across the clients, as loadgen's
+    --rate takes it: 64Mbps over 64 clients is 1Mbps each."""
+    match = RATE.match(total)
+    if not match:
+        raise LoadShapeError(f"rate_total {total!r} is not a number with a unit "
+                             "(e.g. 64Mbps, 100000msg/s)")
+    return f"{float(match[1]) / clients:.6g}{match[2]}"
 
 
 @dataclass(frozen=True)

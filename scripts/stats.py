@@ -77,6 +77,10 @@ METRICS = {
     "reads_per_s": "the server's reads that returned data, per second (its wake-ups; "
                    "NaN where its summary does not count them)",
     "cpu_us_per_read": "server CPU (schedstat) per read, µs: cpu_pct / 100 / reads_per_s",
+    "pss_per_client_kib": "the server tree's proportional set size (PSS, smaps_rollup) at "
+                          "the window's end over the clients, KiB",
+    "uss_per_client_kib": "the server tree's unique set size (USS: private pages) at the "
+                          "window's end over the clients, KiB",
 }
 STAT_DOC = {
     "mean": "mean over repetitions",
@@ -252,6 +256,9 @@ def per_repetition(cells: pd.DataFrame) -> pd.DataFrame:
         writes_per_conn_per_s=cells["loadgen_writes_per_conn_per_s"],
         reads_per_s=cells["server_reads_per_s"],
         cpu_us_per_read=cells["server_cpu_us_per_read"],
+        # Datasets merged from before memory was recorded lack it.
+        pss_per_client_kib=cells.get("server_pss_per_client_kib", math.nan),
+        uss_per_client_kib=cells.get("server_uss_per_client_kib", math.nan),
     )
 
 

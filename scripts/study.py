@@ -13,6 +13,7 @@ CHARTS = {
     "h1_user_system": "User and system time vs clients",
     "h1_ctx_switches": "Context switches per second vs clients",
     "h1_cv": "Spread of CPU over top's frames vs clients",
+    "h1_memory": "Memory per client vs clients",
     "h2_cost_vcpus": "CPU cost per MB vs vCPUs",
     "h2_ratio": "CPU per MB of the reference server over each other server",
     "net_busy": "Busy time of the server's CPUs per network path",

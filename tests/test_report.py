@@ -41,6 +41,8 @@ WINDOW_S = 10.0
 LOADS = {"1100us": (0.0011, {}), "550us": (0.00055, {"papayachat": 1.1, "goroutines": 4.0}),
          "4400us": (0.0044, {"papayachat": 0.98, "goroutines": 1.0})}
 RATE = 125_000.0  # bytes/s per client: 1 Mbps
+# KiB of PSS each client adds to a server's tree.
+MEMORY_KIB = {"papayachat": 150.0, "goroutines": 12.0}
 # Kernel, CPU model and CPUs of each host (others get the default).
 HOSTS = {"vm-a": ("6.1.0-a", "Test CPU A", "0,1"),
          "vm-b": ("6.12.0-b", "Test CPU B", "0,1,2,3")}
@@ -72,7 +74,7 @@ def cell_row(server: str, vcpus: int, clients: int, rep: int, pct: float,
         "server_reads_per_s": clients / interval_s,
         "server_cpu_us_per_read": 1e6 * pct / 100 * interval_s / clients,
         "warmup_s": 2.0, "top_frames": 3, "top_delay_s": 1.0,
-        "load_tolerance": 0.02,
+        "load_tolerance": 0.02, "cadence_tolerance": 0.2,
         "window_s": WINDOW_S + 0.2, "top_window_s": WINDOW_S,
         "server_cpu_s_top": cpu_s, "server_cpu_s_schedstat": cpu_s,
         "server_cpu_s_ticks": cpu_s, "server_cpu_pct_top": pct,
@@ -100,6 +102,10 @@ def cell_row(server: str, vcpus: int, clients: int, rep: int, pct: float,
         "top_allowed_pct": 0.6, "ticks_allowed_pct": 0.6,
         "ticks_hidden_pct": 0.0, "top_zero_rows": 0, "ticks_zero_threads": 0,
         "lock_wait_s": 0.0, "server_cpus_busy_before_pct": 0.0,
+        "server_cpus_other_pct": 0.0, "flag_other_work": False, "retries": 0,
+        # The whole tree: a base of 400 KiB, and MEMORY_KIB more per client.
+        "server_pss_per_client_kib": MEMORY_KIB.get(server, 20.0) + 400 / clients,
+        "server_uss_per_client_kib": MEMORY_KIB.get(server, 20.0) / 2 + 100 / clients,
         "server_address": "127.0.0.1", "rps_device": "" if network == "loopback" else "lo",
         "rps_cpus": "" if network == "loopback" else "00000002", "network_fallback": "",
         "loadgen_host": host, "loadgen_hostname": host,
@@ -285,6 +291,31 @@ def test_report_text_follows_the_data(tmp_path):
             "(95 % CI 0.855 to 27.1 %; 3 repetitions)") in text
     assert "papayachat used 2.33× as much CPU per MB" in text
     assert "papayachat used 12.0 % of one core" not in text
+
+
+def test_memory_per_client_and_what_each_client_adds(tmp_path):
+    """A tree of 400 KiB plus 150 KiB (papayachat) or 12 KiB (goroutines)
+    of PSS per client: at 4 clients 250 and 112 KiB per client."""
+    text = text_of(build_report(tmp_path, CPU))
+    h1 = text.split("H1, 1 vCPU", 1)[1]
+    assert ("Memory at 4 clients (the server's processes at the window's end, smaps_rollup "
+            "summed): papayachat 0.977 MiB PSS, 250 KiB per client") in h1
+    assert "goroutines 0.438 MiB PSS, 112 KiB per client" in h1
+    assert ("From 1 to 4 clients each further client added 150 KiB PSS to papayachat and "
+            "12.0 KiB PSS to goroutines.") in h1
+
+
+def test_retried_and_still_disturbed_cells_are_counted(tmp_path):
+    dataset = write_dataset(tmp_path / "dataset", CPU)
+    cells = pd.read_parquet(dataset / "cells.parquet")
+    first = (cells["server"] == "papayachat") & (cells["clients"] == 4) & (cells["vcpus"] == 1)
+    cells.loc[first, "retries"] = [1, 0, 2]
+    last = first & (cells["repetition"] == 3)
+    cells.loc[last, ["flag_steal", "flagged", "server_cpus_steal_pct"]] = [True, True, 5.0]
+    cells.to_parquet(dataset / "cells.parquet")
+    text = text_of(report_from(tmp_path, dataset))
+    assert ("2 cells were measured again, 3 extra attempts in all, and 1 cell still disturbed "
+            "after its last attempt (papayachat 1 vCPU 4 clients rep 3).") in text
 
 
 def test_text_is_escaped_by_the_template(tmp_path):

@@ -158,6 +158,23 @@ def isolation_words(q: Quality) -> str:
             f"at most {fmt(cells['server_cpus_busy_before_pct'].max())} %).")
 
 
+def retries_words(q: Quality) -> str:
+    """What the noise guard did: cells measured again because the host
+    disturbed them, and those it could not clear."""
+    pc = q.per_cell
+    retried, still = pc[pc["retries"] > 0], pc[pc["disturbed"]]
+    return (f"Noise guard: a cell whose server CPUs had steal above "
+            f"{fmt(q.thresholds['steal_pct'])} % or other work above "
+            f"{fmt(q.thresholds['other_busy_pct'])} % was measured again (config key retries); "
+            f"{plural(len(retried), 'cell')} {'was' if len(retried) == 1 else 'were'} "
+            "measured again"
+            + (f", {plural(int(retried['retries'].sum()), 'extra attempt')} in all" if len(retried)
+               else "")
+            + f", and {plural(len(still), 'cell')} still disturbed after "
+            f"{'their' if len(still) != 1 else 'its'} last attempt"
+            + (f" ({'; '.join(still['name'])})." if len(still) else "."))
+
+
 def quality_long(q: Quality, expected: list[int]) -> list[str]:
     pc, n, t = q.per_cell, len(q.per_cell), q.thresholds
     busy, flagged = q.where("busy"), q.where("flagged")
@@ -178,9 +195,13 @@ def quality_long(q: Quality, expected: list[int]) -> list[str]:
         f"in {plural(len(zero), 'cell')}" + (f" ({'; '.join(zero['name'])})" if len(zero) else "")
         + ". A server too idle for top's 10 ms ticks shows 0 % in a frame; schedstat "
         "still counts it.",
-        f"Flagged cells (shared CPUs, steal above {fmt(t['steal_pct'])} %, load generator's "
+        retries_words(q),
+        f"Flagged cells (shared CPUs, steal above {fmt(t['steal_pct'])} %, other work above "
+        f"{fmt(t['other_busy_pct'])} % of the server's CPUs, load generator's "
         f"CPUs above {fmt(t['aux_busy_pct'])} % busy, CPU sources that disagree, loadgen "
-        f"below {fmt(t['cadence_pct'])} % of its write cadence): {len(flagged)}"
+        f"below {distinct((f'{100 * (1 - c):g}' for c in q.cells['cadence_tolerance']), ' or ')}"
+        " % of its write "
+        f"cadence): {len(flagged)}"
         + (": " + "; ".join(f"{r['name']}: {r['flag_reasons']}" for _, r in flagged.iterrows())
            + "." if len(flagged) else "."),
         isolation_words(q),

@@ -80,6 +80,16 @@ class Growth:
     def grew(self, metric: str) -> float:
         return self.last[f"{metric}_mean"] / self.first[f"{metric}_mean"]
 
+    def added_kib(self, memory: str) -> float:
+        """KiB of memory ("pss" or "uss") each client beyond the fewest
+        added to the whole server: the slope between the two levels, free
+        of what the server holds with no client at all."""
+        (first, last), metric = (self.first, self.last), f"{memory}_per_client_kib_mean"
+        n0, n1 = first.name[-1], last.name[-1]
+        if n1 == n0:
+            return float("nan")
+        return (last[metric] * n1 - first[metric] * n0) / (n1 - n0)
+
 
 @dataclass(frozen=True)
 class Versus:

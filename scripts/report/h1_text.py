@@ -158,6 +158,8 @@ def h1_long(level: H1Level) -> list[Answer]:
     answers = [Answer(lead, text, caution=flagged_words(level.flagged))]
     if len(level.clients) > 1:
         answers.append(Answer("", growth_words(level)))
+    if any(g.last["pss_per_client_kib_mean"] > 0 for g in level.growth):
+        answers.append(Answer("", memory_words(level)))
     sure = "; ".join(f"{ref} against {v.other} at {top} clients: {comparison(v.cost[top])}"
                      for v in level.versus)
     answers.append(Answer("", spread_words(level), sure=f"{sure}." if sure else ""))
@@ -186,3 +188,20 @@ def spread_words(level: H1Level) -> str:
         for g in level.growth) + f" at {level.top} clients; softirq took " + listing(
         f"{fmt(g.last['cpus_softirq_pct_mean'])} % of {possessive(g.server)} CPUs"
         for g in level.growth) + " (see the network path).")
+
+
+def memory_words(level: H1Level) -> str:
+    """Memory, the other half of what a model costs: the whole tree per
+    client at the most clients, and what each further client added."""
+    text = (f"Memory at {level.top} clients (the server's processes at the window's end, "
+            "smaps_rollup summed): " + listing(
+                f"{g.server} {fmt(g.last['pss_per_client_kib_mean'] * level.top / 1024)} MiB "
+                f"PSS, {fmt(g.last['pss_per_client_kib_mean'])} KiB per client "
+                f"({ci(g.last, 'pss_per_client_kib', ' KiB')}; USS "
+                f"{fmt(g.last['uss_per_client_kib_mean'])} KiB per client)"
+                for g in level.growth) + ".")
+    if len(level.clients) > 1:
+        text += (f" From {level.clients[0]} to {level.top} clients each further client "
+                 "added " + listing(f"{fmt(g.added_kib('pss'))} KiB PSS to {g.server}"
+                                    for g in level.growth) + ".")
+    return text

@@ -7,14 +7,11 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from scripts.cell import (AGREE_ABS_S, AGREE_REL, AUX_BUSY_FLAG_PCT, CADENCE_FLAG_RATIO, FLAGS,
-                          STEAL_FLAG_PCT, flag_reasons)
+from scripts.cell import (AGREE_ABS_S, AGREE_REL, AUX_BUSY_FLAG_PCT, FLAGS,
+                          NOISE_FLAGS, OTHER_BUSY_PCT, STEAL_FLAG_PCT, flag_reasons)
 from scripts.measure import QUIET_BUSY_PCT
 from scripts.stats import GROUP, vcpu_levels
 
-# Above this, the server's CPUs were busy with work other than the server
-# and its interrupts: something else ran on them during the window.
-OTHER_BUSY_PCT = 10.0
 # The cells columns the report reads beyond those scripts.stats needs.
 CELL_COLUMNS = [
     "host", "started_utc", "ended_utc", "kernel", "cpu_model", "host_cpus", "aux_cpus",
@@ -26,7 +23,8 @@ CELL_COLUMNS = [
     "aux_cpus_busy_pct", "server_threads_exited", "cpu_top_frames_zero", "top_checked",
     "ticks_checked", "top_hidden_pct", "ticks_hidden_pct", "top_zero_rows",
     "loadgen_cadence_ratio", "server_cpu_s_schedstat", "lock_wait_s",
-    "server_cpus_busy_before_pct", *FLAGS,
+    "server_cpus_busy_before_pct", "server_cpus_other_pct", "retries", "cadence_tolerance",
+    *FLAGS,
 ]
 
 
@@ -49,12 +47,10 @@ def cell_quality(cells: pd.DataFrame) -> pd.DataFrame:
     q["ticks_dev_pct"] = deviation_pct(cells, "ticks")
     q["agree"] = ~cells["flag_sources"]
     q["below_target"] = cells["achieved_ratio_min"] < 1 - cells["load_tolerance"]
-    # Busy time of the server's CPUs not explained by the server itself,
-    # interrupts or steal: other processes ran there.
-    q["other_busy_pct"] = (100 - cells["server_cpus_idle_pct"] - cells["server_cpus_steal_pct"]
-                           - cells["server_cpus_softirq_pct"] - cells["server_cpus_irq_pct"]
-                           - cells["server_machine_pct"]).clip(lower=0)
-    q["busy"] = q["other_busy_pct"] > OTHER_BUSY_PCT
+    q["other_busy_pct"] = cells["server_cpus_other_pct"]
+    q["busy"] = cells["flag_other_work"]
+    q["retries"] = cells["retries"]
+    q["disturbed"] = cells[list(NOISE_FLAGS)].any(axis=1)
     q["flags"] = [", ".join(name for column, name in FLAGS.items() if getattr(c, column))
                   for c in cells.itertuples()]
     q["flag_reasons"] = ["; ".join(flag_reasons(row).values()) for _, row in cells.iterrows()]
@@ -94,7 +90,7 @@ def quality(cells: pd.DataFrame, expected: list[int]) -> Quality:
                    {"agree_rel_pct": 100 * AGREE_REL, "agree_abs_s": AGREE_ABS_S,
                     "other_busy_pct": OTHER_BUSY_PCT, "steal_pct": STEAL_FLAG_PCT,
                     "aux_busy_pct": AUX_BUSY_FLAG_PCT,
-                    "cadence_pct": 100 * CADENCE_FLAG_RATIO, "quiet_pct": QUIET_BUSY_PCT})
+                    "quiet_pct": QUIET_BUSY_PCT})
 
 
 def cpu_count(cpus: str) -> int:

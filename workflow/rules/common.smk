@@ -193,6 +193,20 @@ def network_options(wildcards):
     return options
 
 
+def server_options(wildcards):
+    """measure's options for what the server gives each client."""
+    per_client = server_def(wildcards).get("per_client")
+    return ["--per-client", per_client] if per_client else []
+
+
+def rate_options(wildcards):
+    """measure's options for the load per client: rate, or rate_total
+    divided across the cell's clients."""
+    if config["rate_total"]:
+        return ["--rate-total", config["rate_total"]]
+    return ["--rate", config["rate"]]
+
+
 def load_options(wildcards):
     """loadgen's options for the cell's load shape, as a list of words."""
     return LOADS[wildcards.load].loadgen_options()

@@ -23,13 +23,17 @@ rule measure:
         runtime=lambda w: 10 + config["top_frames"] * config["top_delay"] // 60,
     params:
         command=lambda w: server_def(w)["command"].format(bin=BIN),
-        rate=config["rate"],
+        server=server_options,
+        rate=rate_options,
         message=config["message"],
         load=load_options,
         warmup=config["warmup"],
         top_frames=config["top_frames"],
         top_delay=config["top_delay"],
         load_tolerance=config["load_tolerance"],
+        cadence_tolerance=config["cadence_tolerance"],
+        slow_cadence=config["slow_cadence"],
+        retries=config["retries"],
         shared="--allow-shared-cpus" if config["allow_shared_cpus"] else "",
         fail_flagged="--fail-flagged" if config["fail_flagged"] else "",
         network=network_options,
@@ -39,12 +43,14 @@ rule measure:
         "over {wildcards.network}, load {wildcards.load}"
     shell:
         "python -m scripts.measure"
-        " --server {wildcards.server} --server-cmd {params.command:q}"
+        " --server {wildcards.server} --server-cmd {params.command:q} {params.server:q}"
         " --rusage {input.rusage} --loadgen {input.loadgen}"
         " --vcpus {wildcards.vcpus} --clients {wildcards.clients}"
-        " --repetition {wildcards.repetition} --rate {params.rate:q}"
+        " --repetition {wildcards.repetition} {params.rate:q}"
         " --message {params.message:q} --load {wildcards.load} {params.load:q}"
         " --warmup {params.warmup} --top-frames {params.top_frames}"
         " --top-delay {params.top_delay} --load-tolerance {params.load_tolerance}"
+        " --cadence-tolerance {params.cadence_tolerance} --slow-cadence {params.slow_cadence}"
+        " --retries {params.retries}"
         " {params.shared} {params.fail_flagged} --network {wildcards.network} {params.network:q}"
         " --out {output} 2>&1 | tee {log}"
