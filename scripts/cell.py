@@ -39,8 +39,8 @@ AGREE_ABS_S = 0.05
 # (../shared/METHOD.md). Cells measured before the tolerance was a setting
 # were held to this one.
 EARLIER_CADENCE_TOLERANCE = 0.2
-# Above this, the server's CPUs were busy with work other than the server
-# and its interrupts: something else ran on them during the window.
+# Above this share of the server's CPUs, other processes ran on them during
+# the window (scripts.measure records their CPU time).
 OTHER_BUSY_PCT = 10.0
 # Every flag a cell can carry (its column), as the report names it; a cell
 # with any of them is `flagged`.
@@ -241,15 +241,27 @@ def server_reads(summary: dict, stats: dict, cpu_pct: float) -> dict[str, float]
             "server_reads_per_s": per_s, "server_cpu_us_per_read": 1e6 * cpu_pct / 100 / per_s}
 
 
+def other_work(samples: dict, vcpus: int) -> dict:
+    """Other processes' CPU time on the server's CPUs over the window, % of
+    those CPUs' time, and the busiest of them (NaN and "" for cells
+    measured before it was recorded)."""
+    other = samples.get("other_work")
+    if other is None:
+        return {"pct": float("nan"), "busiest": ""}
+    per_pct = 100 / TICKS_PER_S / other["window_s"]
+    return {"pct": other["ticks"] * per_pct / vcpus,
+            "busiest": ", ".join(f"{comm} (pid {pid}) {ticks * per_pct:.0f} %"
+                                 for comm, pid, ticks in other["busiest"])}
+
+
 def memory(samples: dict, clients: int) -> dict:
     """The server tree's memory at the window's end, whole and per client
     (NaN for cells measured before it was recorded)."""
     kib = samples.get("server_memory_kib")
     whole = {f"server_{k}_kib": float(kib[k]) if kib else float("nan")
              for k in ("rss", "pss", "uss", "page_tables")}
-    return {**whole,
-            "server_pss_per_client_kib": whole["server_pss_kib"] / clients,
-            "server_uss_per_client_kib": whole["server_uss_kib"] / clients}
+    return {**whole, **{f"server_{k}_per_client_kib": whole[f"server_{k}_kib"] / clients
+                        for k in ("pss", "uss", "page_tables")}}
 
 
 def cadence_ratio(stats: dict) -> float:
@@ -301,10 +313,7 @@ def parse_cell(raw: Path) -> dict[str, pd.DataFrame]:
     hidden = {src: tick_bound_pct(zero[src], windows[src]) for src in rows}
     settings, versions = meta["settings"], meta["versions"]
     cadence_tolerance = settings.get("cadence_tolerance", EARLIER_CADENCE_TOLERANCE)
-    # Busy time of the server's CPUs not explained by the server itself,
-    # interrupts or steal: other processes ran there.
-    other_pct = max(0.0, 100 - on_server["idle"] - on_server["steal"] - on_server["softirq"]
-                    - on_server["irq"] - pct["schedstat"] / meta["vcpus"])
+    other = other_work(samples, meta["vcpus"])
     row = {
         **{k: meta[k] for k in KEYS},
         "cell_id": cell_id(meta),
@@ -371,7 +380,8 @@ def parse_cell(raw: Path) -> dict[str, pd.DataFrame]:
                             if start["loadgen"] else float("nan")),
         **{f"server_cpus_{f}_pct": on_server[f] for f in
            ("user", "system", "softirq", "irq", "steal", "idle")},
-        "server_cpus_other_pct": other_pct,
+        "server_cpus_other_pct": other["pct"],
+        "server_cpus_other_busiest": other["busiest"],
         "aux_cpus_busy_pct": 100 - on_aux["idle"] - on_aux["iowait"],
         "aux_cpus_steal_pct": on_aux["steal"],
         "gomaxprocs": meta.get("gomaxprocs"),
@@ -395,7 +405,7 @@ def parse_cell(raw: Path) -> dict[str, pd.DataFrame]:
         "ticks_hidden_pct": hidden["ticks"],
         **agreement(pct, resolution, hidden, top_window_s),
         "flag_steal": on_server["steal"] > STEAL_FLAG_PCT,
-        "flag_other_work": other_pct > OTHER_BUSY_PCT,
+        "flag_other_work": other["pct"] > OTHER_BUSY_PCT,
         "flag_aux_busy": 100 - on_aux["idle"] - on_aux["iowait"] > AUX_BUSY_FLAG_PCT,
         "flag_cadence": cadence_ratio(stats) < 1 - cadence_tolerance,
         # Set by the measurement: how long it waited for the host's lock,
@@ -425,8 +435,9 @@ def flag_reasons(row) -> dict[str, str]:
     reasons = {
         "shared_cpus": lambda: "the server shared CPUs with the load generator "
                                "(allow_shared_cpus)",
-        "flag_other_work": lambda: (f"other work took {row['server_cpus_other_pct']:.0f} % "
-                                    f"of the server's CPUs (above {OTHER_BUSY_PCT:g} %)"),
+        "flag_other_work": lambda: (f"other processes took {row['server_cpus_other_pct']:.0f} % "
+                                    f"of the server's CPUs (above {OTHER_BUSY_PCT:g} %: "
+                                    f"{row['server_cpus_other_busiest']})"),
         "flag_steal": lambda: (f"the hypervisor stole {row['server_cpus_steal_pct']:.1f} % "
                                f"of the server's CPUs (above {STEAL_FLAG_PCT:g} %)"),
         "flag_aux_busy": lambda: (f"the load generator's CPUs were "

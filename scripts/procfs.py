@@ -140,12 +140,13 @@ def each_process(*names: str):
                 continue
 
 
-def process_ticks() -> dict[int, tuple[str, int]]:
-    """pid -> (command name, utime+stime in ticks) of every process."""
+def process_ticks() -> dict[int, tuple[str, int, int]]:
+    """pid -> (command name, utime+stime in ticks, the CPU its main thread
+    last ran on) of every process."""
     found = {}
     for pid, [raw] in each_process("stat"):
         stat = raw.decode(errors="replace")
         fields = stat[stat.rindex(")") + 2:].split()
         found[pid] = (stat[stat.index("(") + 1:stat.rindex(")")],
-                      int(fields[11]) + int(fields[12]))
+                      int(fields[11]) + int(fields[12]), int(fields[36]))
     return found

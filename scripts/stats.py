@@ -81,6 +81,8 @@ METRICS = {
                           "the window's end over the clients, KiB",
     "uss_per_client_kib": "the server tree's unique set size (USS: private pages) at the "
                           "window's end over the clients, KiB",
+    "page_tables_per_client_kib": "the server tree's page tables (VmPTE) at the window's end "
+                                  "over the clients, KiB",
 }
 STAT_DOC = {
     "mean": "mean over repetitions",
@@ -259,6 +261,7 @@ def per_repetition(cells: pd.DataFrame) -> pd.DataFrame:
         # Datasets merged from before memory was recorded lack it.
         pss_per_client_kib=cells.get("server_pss_per_client_kib", math.nan),
         uss_per_client_kib=cells.get("server_uss_per_client_kib", math.nan),
+        page_tables_per_client_kib=cells.get("server_page_tables_per_client_kib", math.nan),
     )
 
 

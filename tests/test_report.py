@@ -106,6 +106,7 @@ def cell_row(server: str, vcpus: int, clients: int, rep: int, pct: float,
         # The whole tree: a base of 400 KiB, and MEMORY_KIB more per client.
         "server_pss_per_client_kib": MEMORY_KIB.get(server, 20.0) + 400 / clients,
         "server_uss_per_client_kib": MEMORY_KIB.get(server, 20.0) / 2 + 100 / clients,
+        "server_page_tables_per_client_kib": MEMORY_KIB.get(server, 20.0) / 10,
         "server_address": "127.0.0.1", "rps_device": "" if network == "loopback" else "lo",
         "rps_cpus": "" if network == "loopback" else "00000002", "network_fallback": "",
         "loadgen_host": host, "loadgen_hostname": host,
@@ -299,7 +300,8 @@ def test_memory_per_client_and_what_each_client_adds(tmp_path):
     text = text_of(build_report(tmp_path, CPU))
     h1 = text.split("H1, 1 vCPU", 1)[1]
     assert ("Memory at 4 clients (the server's processes at the window's end, smaps_rollup "
-            "summed): papayachat 0.977 MiB PSS, 250 KiB per client") in h1
+            "summed): papayachat 0.977 MiB PSS, 250 KiB per client (95 % CI 250 to 250 KiB; USS "
+            "100 KiB per client), and 15.0 KiB of page tables per client") in h1
     assert "goroutines 0.438 MiB PSS, 112 KiB per client" in h1
     assert ("From 1 to 4 clients each further client added 150 KiB PSS to papayachat and "
             "12.0 KiB PSS to goroutines.") in h1

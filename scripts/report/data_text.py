@@ -205,7 +205,7 @@ def quality_long(q: Quality, expected: list[int]) -> list[str]:
         + (": " + "; ".join(f"{r['name']}: {r['flag_reasons']}" for _, r in flagged.iterrows())
            + "." if len(flagged) else "."),
         isolation_words(q),
-        f"Other work on the server's CPUs (busy time beyond the server, interrupts and steal) "
+        f"Other work on the server's CPUs (the CPU time of other processes last seen on them) "
         f"exceeded {fmt(t['other_busy_pct'])} % in {len(busy)} of {n} cells (at most "
         f"{fmt(pc['other_busy_pct'].max())} %)"
         + (": something else ran on the server's CPUs during those windows, so the host was "

@@ -198,7 +198,8 @@ def memory_words(level: H1Level) -> str:
                 f"{g.server} {fmt(g.last['pss_per_client_kib_mean'] * level.top / 1024)} MiB "
                 f"PSS, {fmt(g.last['pss_per_client_kib_mean'])} KiB per client "
                 f"({ci(g.last, 'pss_per_client_kib', ' KiB')}; USS "
-                f"{fmt(g.last['uss_per_client_kib_mean'])} KiB per client)"
+                f"{fmt(g.last['uss_per_client_kib_mean'])} KiB per client), and "
+                f"{fmt(g.last['page_tables_per_client_kib_mean'])} KiB of page tables per client"
                 for g in level.growth) + ".")
     if len(level.clients) > 1:
         text += (f" From {level.clients[0]} to {level.top} clients each further client "
