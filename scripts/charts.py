@@ -144,14 +144,15 @@ def h1_cv(summary: pd.DataFrame) -> alt.FacetChart:
 
 
 def h1_memory(summary: pd.DataFrame) -> alt.FacetChart:
-    data = long_form(summary, {"pss_per_client_kib": "PSS", "uss_per_client_kib": "USS"})
+    data = long_form(summary, {"pss_per_client_kib": "PSS", "uss_per_client_kib": "USS",
+                               "page_tables_per_client_kib": "page tables"})
     return mean_with_band(summary, data, "KiB per client (log scale)",
                           alt.Scale(type="log")).facet(
         column=vcpus_column(), row=metric_row(),
         title=title("H1: the server's memory per client vs concurrent clients",
                     "its processes' smaps_rollup at the window's end, summed, over the "
                     "clients: PSS shares each page among its mappers, USS counts only "
-                    "private pages", repetitions_note(summary)))
+                    "private pages; and their page tables (VmPTE)", repetitions_note(summary)))
 
 
 def h2_cost_vcpus(summary: pd.DataFrame, expected: list[int]) -> alt.FacetChart:

@@ -194,11 +194,11 @@ def memory_words(level: H1Level) -> str:
     """Memory, the other half of what a model costs: the whole tree per
     client at the most clients, and what each further client added."""
     text = (f"Memory at {level.top} clients (the server's processes at the window's end, "
-            "smaps_rollup summed): " + listing(
+            "smaps_rollup summed; socket buffers and kernel stacks are not counted): " + "; ".join(
                 f"{g.server} {fmt(g.last['pss_per_client_kib_mean'] * level.top / 1024)} MiB "
                 f"PSS, {fmt(g.last['pss_per_client_kib_mean'])} KiB per client "
                 f"({ci(g.last, 'pss_per_client_kib', ' KiB')}; USS "
-                f"{fmt(g.last['uss_per_client_kib_mean'])} KiB per client), and "
+                f"{fmt(g.last['uss_per_client_kib_mean'])} KiB per client) and "
                 f"{fmt(g.last['page_tables_per_client_kib_mean'])} KiB of page tables per client"
                 for g in level.growth) + ".")
     if len(level.clients) > 1:
