@@ -17,7 +17,7 @@ import pandas as pd
 
 from scripts import loadshape
 from scripts.hostlock import HostLock
-from scripts.procfs import TICKS_PER_S
+from scripts.procfs import TICKS_PER_S, cpu_stat_pct
 from scripts.topparse import TopParseError, parse_top
 
 KEYS = ["server", "network", "load", "vcpus", "clients", "repetition", "host"]
@@ -140,15 +140,6 @@ def thread_deltas(start: list[dict], end: list[dict]) -> pd.DataFrame:
         })
     return pd.DataFrame(rows, columns=["pid", "tid", "schedstat_ns", "utime_s",
                                        "stime_s", "nvcsw", "nivcsw"])
-
-
-def cpu_stat_pct(start: dict, end: dict, cpus: list[int]) -> dict[str, float]:
-    """Per-field share of the given CPUs' time over the window, in %."""
-    fields = start["cpu0"].keys()
-    delta = {f: sum(end[f"cpu{c}"][f] - start[f"cpu{c}"][f] for c in cpus)
-             for f in fields}
-    total = sum(delta[f] for f in fields if f not in ("guest", "guest_nice"))
-    return {f: 100 * delta[f] / total if total else 0.0 for f in fields}
 
 
 def top_tables(raw: Path, meta: dict, pids: dict[str, set[int]]):

@@ -42,18 +42,14 @@ import tempfile
 import time
 from pathlib import Path
 
-import pandas as pd
-
-from scripts import limits, loadshape, netpath, procfs
-from scripts.cell import (NOISE_FLAGS, CellDataError, cadence_ratio, cpu_list, cpu_stat_pct,
-                          flag_reasons, parse_cell, read_summary)
+from scripts import cell, limits, loadshape, netpath, procfs
 from scripts.cpus import CpuPlan, CpuPlanError, plan_cpus
 from scripts.hostlock import HostLock
 from scripts.limits import LimitError
 from scripts.netpath import NetPath, NetPathError
 from scripts.orphans import MARKER, OrphanError, Watchdog, kill_orphans
 from scripts.remote import RemoteError, RemoteLoadgen
-from scripts.topparse import TopParseError
+
 
 # After the load stops, the server reads what is still in its sockets
 # before it is told to stop: until its CPUs were idle for DRAIN_POLL_S, at
@@ -218,7 +214,7 @@ class Cell:
         while True:
             self.before = {"lock_wait_s": round(lock_wait_s, 3), **before}
             row = self.attempt(attempts)
-            noise = {k: v for k, v in flag_reasons(row).items() if k in NOISE_FLAGS}
+            noise = {k: v for k, v in cell.flag_reasons(row).items() if k in cell.NOISE_FLAGS}
             if not noise or len(attempts) == self.args.retries:
                 break
             try:
@@ -238,7 +234,7 @@ class Cell:
             shutil.rmtree(self.out)
         self.work.rename(self.out)
 
-    def attempt(self, earlier: list[dict]) -> pd.Series:
+    def attempt(self, earlier: list[dict]):
         """One measurement into OUT.partial, parsed: its cells row."""
         shutil.rmtree(self.work, ignore_errors=True)
         self.work.mkdir(parents=True)
@@ -252,8 +248,8 @@ class Cell:
             meta["attempts"] = earlier
             (self.work / "meta.json").write_text(json.dumps(meta, indent=1) + "\n")
             try:
-                return parse_cell(self.work)["cells"].iloc[0]
-            except (CellDataError, TopParseError) as exc:
+                return cell.parse_cell(self.work)["cells"].iloc[0]
+            except (cell.CellDataError, cell.TopParseError) as exc:
                 raise CellError(f"its raw data does not parse: {exc}") from None
         except BaseException:
             self.show_stderr()
@@ -280,7 +276,7 @@ class Cell:
         for _ in range(QUIET_TRIES):
             ticks, stat = procfs.process_ticks(), procfs.read_cpu_stat()
             time.sleep(QUIET_S)
-            pct = cpu_stat_pct(stat, procfs.read_cpu_stat(), list(cpus))
+            pct = procfs.cpu_stat_pct(stat, procfs.read_cpu_stat(), list(cpus))
             busy = 100 - pct["idle"] - pct["iowait"]
             if busy <= QUIET_BUSY_PCT:
                 return busy
@@ -289,14 +285,14 @@ class Cell:
                      reverse=True)[:3]
         busiest = ", ".join(f"{comm} (pid {pid}) {100 * t / procfs.TICKS_PER_S / QUIET_S:.0f} %"
                             for t, comm, pid in use if t)
-        raise CellError(f"the server's CPUs ({cpu_list(cpus)}) were {busy:.0f} % busy before "
+        raise CellError(f"the server's CPUs ({CpuPlan.fmt(cpus)}) were {busy:.0f} % busy before "
                         f"it started (more than {QUIET_BUSY_PCT:g} %; busiest on the host: "
                         f"{busiest or 'none seen'}): measure on a quiet host")
 
-    def accept(self, row: pd.Series) -> None:
+    def accept(self, row) -> None:
         """The kept attempt: not flagged when flags must fail it
         (fail_flagged; shared CPUs were asked for), its flags said."""
-        reasons = {k: v for k, v in flag_reasons(row).items() if k != "shared_cpus"}
+        reasons = {k: v for k, v in cell.flag_reasons(row).items() if k != "shared_cpus"}
         if reasons and self.args.fail_flagged:
             raise CellError(f"flagged ({'; '.join(reasons.values())}) and fail_flagged is set")
         for reason in reasons.values():
@@ -410,8 +406,8 @@ class Cell:
     def summary(self) -> dict:
         """The server's JSON summary: its last line on stderr."""
         try:
-            return read_summary(self.work / "server.err")
-        except CellDataError as exc:
+            return cell.read_summary(self.work / "server.err")
+        except cell.CellDataError as exc:
             raise CellError(f"the server's stderr: {exc.cause} (the server contract, README)")
 
     def measure(self) -> dict:
@@ -473,7 +469,7 @@ class Cell:
         while time.monotonic() < deadline:
             time.sleep(DRAIN_POLL_S)
             now = procfs.read_cpu_stat()
-            pct = cpu_stat_pct(before, now, cpus)
+            pct = procfs.cpu_stat_pct(before, now, cpus)
             if pct["idle"] + pct["iowait"] >= 100:
                 return
             before = now
@@ -498,7 +494,7 @@ class Cell:
             raise CellError(f"loadgen sent {sent} bytes but the server received {got}")
         # Equal bytes in fewer, larger writes is less work for the server:
         # a cadence missed is a different load (kept flagged with --slow-cadence flag).
-        ratio = cadence_ratio(stats)
+        ratio = cell.cadence_ratio(stats)
         if a.slow_cadence == "fail" and ratio < 1 - a.cadence_tolerance:
             raise CellError(
                 f"the load missed its cadence: loadgen made {100 * ratio:.1f} % of the writes "

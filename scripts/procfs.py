@@ -128,6 +128,15 @@ def read_cpu_stat() -> dict[str, dict[str, int]]:
     return cpus
 
 
+def cpu_stat_pct(start: dict, end: dict, cpus: list[int]) -> dict[str, float]:
+    """Per-field share of the given CPUs' time over the window, in %."""
+    fields = start["cpu0"].keys()
+    delta = {f: sum(end[f"cpu{c}"][f] - start[f"cpu{c}"][f] for c in cpus)
+             for f in fields}
+    total = sum(delta[f] for f in fields if f not in ("guest", "guest_nice"))
+    return {f: 100 * delta[f] / total if total else 0.0 for f in fields}
+
+
 def each_process(*names: str):
     """(pid, [content of each /proc/PID/NAME]) for every process whose
     files could all be read; one that exits meanwhile, or is not ours to

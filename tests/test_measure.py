@@ -144,10 +144,13 @@ def test_shared_cpus_are_allowed_only_when_asked_and_flagged(bin_dir, tmp_path):
 def test_2048_clients_top_agrees_or_the_cell_says_why_not(bin_dir, tmp_path):
     """With thousands of processes each below one clock tick over the
     window, top's sum (and utime + stime's) says nothing: the cell says so,
-    with the bound, and holds only schedstat."""
+    with the bound, and holds only schedstat. Over loopback the server's
+    wake-ups run on loadgen's CPU, near what it can keep at this cadence:
+    a cadence missed is flagged, not failed, as top is what is tested."""
     out = tmp_path / "cell"
     res = measure(bin_dir, out, str(bin_dir / "papayachat"), "--clients", "2048",
-                  "--rate", "8kbps", "--write-interval", "40ms", "--warmup", "1")
+                  "--rate", "8kbps", "--write-interval", "40ms", "--warmup", "1",
+                  "--slow-cadence", "flag")
     assert res.returncode == 0, res.stderr
     cell = parse_cell(out)["cells"].iloc[0]
     assert cell["server_processes"] == 2049
