@@ -308,6 +308,21 @@ def test_memory_per_client_and_what_each_client_adds(tmp_path):
             "12.0 KiB PSS to goroutines.") in h1
 
 
+def test_saturated_servers_are_named_and_unsaturated_ones_say_so(tmp_path):
+    """Busy time is the server's %CPU + 2 points of softirq: 14 % at most."""
+    text = text_of(build_report(tmp_path / "a", CPU))
+    assert ("No server saturated its CPUs (at least 95.0 % busy): the busiest, papayachat at "
+            "4 clients, kept them 14.0 % busy") in text.split("H1, 1 vCPU", 1)[1]
+    dataset = write_dataset(tmp_path / "dataset", CPU)
+    cells = pd.read_parquet(dataset / "cells.parquet")
+    full = (cells["server"] == "papayachat") & (cells["clients"] == 4) & (cells["vcpus"] == 1)
+    cells.loc[full, "server_cpus_idle_pct"] = 1.0
+    cells.to_parquet(dataset / "cells.parquet")
+    text = text_of(report_from(tmp_path / "b", dataset))
+    assert ("Saturated (its CPUs at least 95.0 % busy): papayachat from 4 clients. From there "
+            "a server keeps up by reading more per wake-up") in text
+
+
 def test_retried_and_still_disturbed_cells_are_counted(tmp_path):
     dataset = write_dataset(tmp_path / "dataset", CPU)
     cells = pd.read_parquet(dataset / "cells.parquet")

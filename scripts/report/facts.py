@@ -10,7 +10,7 @@ is reference / other, so above 1 the reference costs more. A difference
 is real when Welch's t-test on the repetitions rejects equal means at the
 1 - CONFIDENCE level (stats.compare)."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pandas as pd
 
@@ -117,6 +117,13 @@ class Ranking:
     steps: list[Comparison]  # steps[i]: order[i + 1] against order[i]
 
 
+# From this share of its CPUs busy (the server, its interrupts and softirq),
+# a server is saturated: it keeps up with more load by reading more per
+# wake-up, not by using more CPU, so its figures there are its capacity,
+# not the cost of that load.
+SATURATED_PCT = 95.0
+
+
 @dataclass(frozen=True)
 class H1Level:
     """H1 at one vCPU level."""
@@ -127,6 +134,8 @@ class H1Level:
     ranking: list[Ranking]  # one per client level
     repetitions: tuple[int, int]  # fewest and most per point
     flagged: Flagged  # the cells at this level
+    # server -> the fewest clients at which its CPUs were saturated
+    saturated: dict[str, int] = field(default_factory=dict)
 
     @property
     def top(self) -> int:
@@ -143,7 +152,19 @@ def h1_level(study: Study, vcpus: int) -> H1Level:
         return H1Level(vcpus, [], [], [], [], repetitions, flagged)
     return H1Level(vcpus, clients, [growth(study, s, vcpus, clients) for s in servers],
                    [versus(study, vcpus, clients, servers[0], o) for o in servers[1:]],
-                   [ranking(study, vcpus, c, servers) for c in clients], repetitions, flagged)
+                   [ranking(study, vcpus, c, servers) for c in clients], repetitions, flagged,
+                   saturation(study, vcpus, clients, servers))
+
+
+def saturation(study: Study, vcpus: int, clients: list[int], servers: list[str]) -> dict[str, int]:
+    """Each saturated server's fewest clients at which it was."""
+    found = {}
+    for server in servers:
+        full = [c for c in clients
+                if study.row(server, vcpus, c)["cpus_busy_pct_mean"] >= SATURATED_PCT]
+        if full:
+            found[server] = full[0]
+    return found
 
 
 def growth(study: Study, server: str, vcpus: int, clients: list[int]) -> Growth:

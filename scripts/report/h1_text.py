@@ -4,7 +4,7 @@ client level. Plain text: the page template adds emphasis and escapes."""
 
 from dataclasses import dataclass
 
-from scripts.report.facts import H1Level, Ranking, Versus
+from scripts.report.facts import SATURATED_PCT, H1Level, Ranking, Versus
 from scripts.report.words import (LEVEL_TEXT, Answer, ci, comparison, counts, flagged_words,
                                   fmt, listing, p_value, plural, possessive, span, times)
 from scripts.stats import Comparison
@@ -160,6 +160,7 @@ def h1_long(level: H1Level) -> list[Answer]:
         answers.append(Answer("", growth_words(level)))
     if any(g.last["pss_per_client_kib_mean"] > 0 for g in level.growth):
         answers.append(Answer("", memory_words(level)))
+    answers.append(Answer("", saturation_words(level)))
     sure = "; ".join(f"{ref} against {v.other} at {top} clients: {comparison(v.cost[top])}"
                      for v in level.versus)
     answers.append(Answer("", spread_words(level), sure=f"{sure}." if sure else ""))
@@ -206,3 +207,19 @@ def memory_words(level: H1Level) -> str:
                  "added " + listing(f"{fmt(g.added_kib('pss'))} KiB PSS to {g.server}"
                                     for g in level.growth) + ".")
     return text
+
+
+def saturation_words(level: H1Level) -> str:
+    """Where a server's figures stop being its cost: once its CPUs are
+    saturated it serves more load by reading more per wake-up."""
+    busiest = max(level.growth, key=lambda g: g.last["cpus_busy_pct_mean"])
+    if not level.saturated:
+        return (f"No server saturated its CPUs (at least {fmt(SATURATED_PCT)} % busy): the "
+                f"busiest, {busiest.server} at {level.top} clients, kept them "
+                f"{fmt(busiest.last['cpus_busy_pct_mean'])} % busy, so every figure above is "
+                "what the load cost, not what the server could take.")
+    return ("Saturated (its CPUs at least " + fmt(SATURATED_PCT) + " % busy): " + listing(
+        f"{server} from {plural(c, 'client')}" for server, c in level.saturated.items())
+        + ". From there a server keeps up by reading more per wake-up, not by using more "
+        "CPU: its figures are its capacity on this host, not the cost of the load, and its "
+        "CPU per MB falls as clients are added.")
