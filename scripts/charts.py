@@ -146,13 +146,17 @@ def h1_cv(summary: pd.DataFrame) -> alt.FacetChart:
 def h1_memory(summary: pd.DataFrame) -> alt.FacetChart:
     data = long_form(summary, {"pss_per_client_kib": "PSS", "uss_per_client_kib": "USS",
                                "page_tables_per_client_kib": "page tables"})
+    # A log scale has no place for an interval reaching 0 or below (two
+    # repetitions' t is 12.7): the band is left out there.
+    data["low"] = data["low"].where(data["low"] > 0)
     return mean_with_band(summary, data, "KiB per client (log scale)",
                           alt.Scale(type="log")).facet(
         column=vcpus_column(), row=metric_row(),
         title=title("H1: the server's memory per client vs concurrent clients",
-                    "its processes' smaps_rollup at the window's end, summed, over the "
-                    "clients: PSS shares each page among its mappers, USS counts only "
-                    "private pages; and their page tables (VmPTE)", repetitions_note(summary)))
+                    "its processes at the window's end, summed, over the clients: PSS "
+                    "(smaps_rollup; each shared page divided among its mappers),",
+                    "USS (private pages only) and page tables (VmPTE)",
+                    repetitions_note(summary)))
 
 
 def h2_cost_vcpus(summary: pd.DataFrame, expected: list[int]) -> alt.FacetChart:

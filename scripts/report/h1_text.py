@@ -214,8 +214,8 @@ def saturation_words(level: H1Level) -> str:
     saturated it serves more load by reading more per wake-up."""
     busiest = max(level.growth, key=lambda g: g.last["cpus_busy_pct_mean"])
     if not level.saturated:
-        return (f"No server saturated its CPUs (at least {fmt(SATURATED_PCT)} % busy): the "
-                f"busiest, {busiest.server} at {level.top} clients, kept them "
+        return (f"No server saturated its CPUs (at least {fmt(SATURATED_PCT)} % busy) at any "
+                f"client level; at {level.top} clients the busiest, {busiest.server}, kept them "
                 f"{fmt(busiest.last['cpus_busy_pct_mean'])} % busy, so every figure above is "
                 "what the load cost, not what the server could take.")
     return ("Saturated (its CPUs at least " + fmt(SATURATED_PCT) + " % busy): " + listing(
