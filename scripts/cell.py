@@ -17,7 +17,7 @@ import pandas as pd
 
 from scripts import loadshape
 from scripts.hostlock import HostLock
-from scripts.procfs import TICKS_PER_S, cpu_stat_pct
+from scripts.procfs import TICKS_PER_S, busiest_words, cpu_stat_pct
 from scripts.topparse import TopParseError, parse_top
 
 KEYS = ["server", "network", "load", "vcpus", "clients", "repetition", "host"]
@@ -239,10 +239,8 @@ def other_work(samples: dict, vcpus: int) -> dict:
     other = samples.get("other_work")
     if other is None:
         return {"pct": float("nan"), "busiest": ""}
-    per_pct = 100 / TICKS_PER_S / other["window_s"]
-    return {"pct": other["ticks"] * per_pct / vcpus,
-            "busiest": ", ".join(f"{comm} (pid {pid}) {ticks * per_pct:.0f} %"
-                                 for comm, pid, ticks in other["busiest"])}
+    return {"pct": 100 * other["ticks"] / TICKS_PER_S / other["window_s"] / vcpus,
+            "busiest": busiest_words(other["busiest"], other["window_s"])}
 
 
 def memory(samples: dict, clients: int) -> dict:

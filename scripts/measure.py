@@ -280,11 +280,7 @@ class Cell:
             busy = 100 - pct["idle"] - pct["iowait"]
             if busy <= QUIET_BUSY_PCT:
                 return busy
-        now = procfs.process_ticks()
-        use = sorted(((now[p][1] - ticks[p][1], now[p][0], p) for p in now if p in ticks),
-                     reverse=True)[:3]
-        busiest = ", ".join(f"{comm} (pid {pid}) {100 * t / procfs.TICKS_PER_S / QUIET_S:.0f} %"
-                            for t, comm, pid in use if t)
+        busiest = procfs.busiest_words(procfs.ticks_used(ticks, procfs.process_ticks()), QUIET_S)
         raise CellError(f"the server's CPUs ({CpuPlan.fmt(cpus)}) were {busy:.0f} % busy before "
                         f"it started (more than {QUIET_BUSY_PCT:g} %; busiest on the host: "
                         f"{busiest or 'none seen'}): measure on a quiet host")
@@ -453,13 +449,10 @@ class Cell:
         (t0, ticks0), (t1, ticks1) = before, after
         ours = {t["pid"] for t in end["server"]} | {self.server.pid}
         softirq = {f"ksoftirqd/{cpu}" for cpu in self.plan.server}
-        used = sorted(((ticks - ticks0[pid][1], comm, pid)
-                       for pid, (comm, ticks, cpu) in ticks1.items()
-                       if pid in ticks0 and pid not in ours and cpu in self.plan.server
-                       and comm not in softirq),
-                      reverse=True)
-        return {"window_s": t1 - t0, "ticks": sum(t for t, _, _ in used),
-                "busiest": [[comm, pid, t] for t, comm, pid in used[:3] if t]}
+        used = [(ticks, comm, pid) for ticks, comm, pid, cpu in procfs.ticks_used(ticks0, ticks1)
+                if pid not in ours and cpu in self.plan.server and comm not in softirq]
+        return {"window_s": t1 - t0, "ticks": sum(ticks for ticks, _, _ in used),
+                "busiest": [list(u) for u in used[:3] if u[0]]}
 
     def drain(self) -> None:
         """Wait until the server's CPUs were idle over a poll: it has read

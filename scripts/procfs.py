@@ -159,3 +159,17 @@ def process_ticks() -> dict[int, tuple[str, int, int]]:
         found[pid] = (stat[stat.index("(") + 1:stat.rindex(")")],
                       int(fields[11]) + int(fields[12]), int(fields[36]))
     return found
+
+
+def ticks_used(before: dict, after: dict) -> list[tuple[int, str, int, int]]:
+    """(ticks, command name, pid, CPU last run on) of every process in two
+    snapshots of process_ticks, the busiest first."""
+    return sorted(((after[p][1] - before[p][1], after[p][0], p, after[p][2])
+                   for p in after if p in before), reverse=True)
+
+
+def busiest_words(used, seconds: float, count: int = 3) -> str:
+    """"comm (pid N) X %, ..." for the busiest of ticks_used's rows that
+    used any CPU, in % of one CPU over seconds."""
+    return ", ".join(f"{comm} (pid {pid}) {100 * ticks / TICKS_PER_S / seconds:.0f} %"
+                     for ticks, comm, pid, *_ in used[:count] if ticks)
