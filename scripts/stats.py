@@ -101,7 +101,7 @@ COLUMNS = {
     "repetitions": "cells (repetitions) in the group; the same repetition measured "
                    "on two hosts counts twice",
     "hosts": "hosts the group's cells ran on, comma-separated",
-    "flagged_cells": "cells flagged in the dataset (shared CPUs, steal, busy load generator)",
+    "flagged_cells": "cells flagged in the dataset (any of the flags in scripts/cell.py FLAGS)",
     "achieved_ratio_min": "lowest achieved/target load ratio of any connection in the group",
     "mb_per_s": "MB (10^6 bytes) received per second: "
                 "target_bytes_per_s * clients * achieved_ratio_mean, mean over repetitions",
