@@ -16,18 +16,21 @@ import resource
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from scripts import procfs
+
 # Descriptors a program holds beyond its connections: stdio, the listener
 # or epoll and timers, the output files.
 SPARE_FDS = 64
 # Tasks the server has beyond one per client (its main thread, and the Go
 # runtime's or the eventloop's own threads).
 SPARE_TASKS = 64
-# Memory each client takes at least, KiB, by what the server gives it: two
-# sockets (both ends are on this host) for every model, plus a process
-# (page tables, kernel stack, the pages a child writes) or a thread (its
-# kernel stack and the touched part of its stack). Floors, rounded down
-# from PSS + page tables measured on the test VM at 1024 clients, so a
-# cell refused for memory would surely not have fit.
+# Memory each client takes, KiB, by what the server gives it: two sockets
+# (both ends are on this host) for every model, plus a process (page
+# tables, kernel stack, the pages a child writes) or a thread (its kernel
+# stack and the touched part of its stack). Estimates from the test VM at
+# 1024 clients: PSS + page tables were 85 KiB per process and 13 per
+# thread, and each task has a 16 KiB kernel stack besides; socket buffers
+# come on top, so a cell refused for memory is one near the host's limit.
 MEMORY_KIB = {"process": 96, "thread": 32, None: 8}
 PER_CLIENT = ("process", "thread")
 
@@ -64,14 +67,8 @@ def tasks_in_use() -> int:
 def user_tasks(uid: int) -> int:
     """Threads of this user's processes: what RLIMIT_NPROC counts."""
     count = 0
-    for entry in os.scandir("/proc"):
-        if not entry.name.isdigit():
-            continue
-        try:
-            status = Path(entry.path, "status").read_text()
-        except OSError:
-            continue
-        fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
+    for _, [raw] in procfs.each_process("status"):
+        fields = procfs.status_fields(raw.decode(errors="replace"))
         if int(fields["Uid"].split()[0]) == uid:
             count += int(fields["Threads"])
     return count

@@ -36,7 +36,7 @@ def tree(root: int) -> list[int]:
     return order
 
 
-def _status_fields(text: str) -> dict[str, str]:
+def status_fields(text: str) -> dict[str, str]:
     fields = {}
     for line in text.splitlines():
         key, _, value = line.partition(":")
@@ -51,7 +51,7 @@ def read_thread(pid: int, tid: int) -> dict:
     comm = stat[stat.index("(") + 1:stat.rindex(")")]
     fields = stat[stat.rindex(")") + 2:].split()
     on_cpu_ns, wait_ns, slices = (int(v) for v in (base / "schedstat").read_text().split())
-    status = _status_fields((base / "status").read_text())
+    status = status_fields((base / "status").read_text())
     return {
         "pid": pid,
         "tid": tid,
@@ -101,7 +101,7 @@ def memory_tree(root: int) -> dict[str, int]:
     for pid in tree(root):
         try:
             rollup = Path(f"/proc/{pid}/smaps_rollup").read_text()
-            status = _status_fields(Path(f"/proc/{pid}/status").read_text())
+            status = status_fields(Path(f"/proc/{pid}/status").read_text())
         except (FileNotFoundError, ProcessLookupError):
             continue
         for line in rollup.splitlines()[1:]:
