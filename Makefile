@@ -7,7 +7,7 @@ BIN := $(CURDIR)/build/bin
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
 PROGRAMS := servers/papayachat servers/goroutines servers/threads servers/eventloop \
-            tools/rusage tools/loadgen
+            tools/rusage tools/loadgen tools/switchcost tools/goswitch
 
 .PHONY: setup system-packages build test run bench clean $(PROGRAMS)
 
@@ -34,6 +34,7 @@ test: setup system-packages build
 bench: setup build
 	$(VENV)/bin/python benchmarks/bench_tools.py --bin $(BIN)
 	$(VENV)/bin/python benchmarks/bench_pipeline.py --bin $(BIN)
+	$(VENV)/bin/python benchmarks/bench_switchcost.py --bin $(BIN)
 	$(VENV)/bin/python benchmarks/bench_cadence.py --bin $(BIN) $(if $(TCPKALI),--tcpkali $(TCPKALI))
 
 # The pipeline builds its own copies of the programs, into results/bin.

@@ -25,9 +25,17 @@ include: "workflow/rules/report.smk"
 include: "workflow/rules/import.smk"
 
 
+if PROFILING:
+
+    include: "workflow/rules/switchcost.smk"
+    include: "workflow/rules/profile.smk"
+
+
 rule all:
     default_target: True
     input:
         DATASET,
         IMPORT_TARGETS,
+        PROFILE_DATASET,
+        SWITCH_COSTS,
         "results/report.html",

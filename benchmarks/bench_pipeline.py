@@ -8,6 +8,10 @@
    path against loopback (target: netns at most 0.2 s over loopback).
 3. Parsing and aggregating 100 cells: one real 64-client cell is measured,
    copied as 100 cells, then parsed and gathered (target: at most 10 s).
+4. A kernel profile's time beyond its window, against a plain cell's,
+   interleaved (target: at most 2 s), and the post-processing of a
+   perf.data of about 10 MB (perf script, classification and folding,
+   scripts.profiles parse; target: at most 10 s).
 
 Usage: python benchmarks/bench_pipeline.py [--bin build/bin] [--reps 3]
 """
@@ -28,6 +32,7 @@ sys.path.insert(0, str(REPO))
 from scripts.aggregate import aggregate  # noqa: E402
 from scripts.cell import parse_cell, write_tables  # noqa: E402
 from scripts.netpath import NetPath, not_permitted  # noqa: E402
+from scripts.profiles import parse as parse_profile  # noqa: E402
 
 
 # Seconds of warm-up of each cell measured here.
@@ -35,16 +40,16 @@ WARMUP_S = 0
 
 
 def measure(bin_dir: Path, server: str, clients: int, frames: int, out: Path,
-            network: str = "loopback") -> float:
+            network: str = "loopback", *extra: str, warmup: float = WARMUP_S) -> float:
     """The cell's wall time beyond warm-up and window, s."""
     cmd = [sys.executable, "-m", "scripts.measure", "--server", server,
            "--server-cmd", str(bin_dir / server), "--rusage", str(bin_dir / "rusage"),
            "--loadgen", str(bin_dir / "loadgen"), "--vcpus", "1",
-           "--clients", str(clients), "--warmup", str(WARMUP_S), "--top-frames", str(frames),
-           "--top-delay", "1", "--network", network, "--out", str(out)]
+           "--clients", str(clients), "--warmup", str(warmup), "--top-frames", str(frames),
+           "--top-delay", "1", "--network", network, "--out", str(out), *extra]
     started = time.monotonic()
     subprocess.run(cmd, cwd=REPO, check=True)
-    return time.monotonic() - started - WARMUP_S - frames
+    return time.monotonic() - started - warmup - frames
 
 
 def overhead(bin_dir: Path, work: Path, reps: int) -> None:
@@ -123,6 +128,38 @@ def parse_100(bin_dir: Path, work: Path) -> None:
           f"{100 * per_job:.0f} s for 100")
 
 
+def profiles(bin_dir: Path, work: Path, reps: int) -> None:
+    # Over netns, as the pipeline's default: over loopback, loadgen's CPU
+    # also receives the server's acks, and at 64 clients misses its cadence.
+    # With a warm-up, as the pipeline's (2 s): perf starts up during it.
+    frames, clients, warmup = 2, 64, 1.0
+    net = "loopback" if not_permitted() else "netns"
+    print(f"\nkernel profile vs plain cell beyond warm-up and window ({clients} clients, "
+          f"{frames} frames, warm-up {warmup:g} s, {net}, cpu-clock at 999 Hz), {reps} each, "
+          "interleaved")
+    for server in ("papayachat", "goroutines"):
+        extra = {"plain": [], "profile": []}
+        for r in range(reps):
+            extra["plain"].append(measure(bin_dir, server, clients, frames,
+                                          work / f"p-{server}-{r}", net, warmup=warmup))
+            extra["profile"].append(measure(bin_dir, server, clients, frames,
+                                            work / f"f-{server}-{r}", net, "--profile-event",
+                                            "cpu-clock", warmup=warmup))
+        plain, prof = (statistics.median(extra[k]) for k in ("plain", "profile"))
+        print(f"{server:>10}: profile median {prof:5.2f} s (max {max(extra['profile']):5.2f}), "
+              f"plain {plain:5.2f} s: the profile adds {prof - plain:+.2f} s")
+    raw = work / "big-profile"
+    measure(bin_dir, "papayachat", clients, 10, raw, net, "--profile-event",
+            "cpu-clock", "--profile-frequency", "4999")
+    size_mb = (raw / "perf.data").stat().st_size / 1e6
+    started = time.monotonic()
+    tables = parse_profile(raw)
+    took = time.monotonic() - started
+    print(f"post-processing a {size_mb:.1f} MB perf.data ({tables['profile']['samples'][0]:,} "
+          f"samples, {len(tables['stacks']):,} distinct chains): {took:.2f} s, "
+          f"{took * 10 / size_mb:.2f} s per 10 MB")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--bin", type=Path, default=REPO / "build" / "bin")
@@ -132,6 +169,7 @@ def main() -> None:
         overhead(args.bin, Path(tmp), args.reps)
         network_paths(args.bin, Path(tmp), args.reps)
         parse_100(args.bin, Path(tmp))
+        profiles(args.bin, Path(tmp), args.reps)
 
 
 if __name__ == "__main__":

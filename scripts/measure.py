@@ -23,6 +23,12 @@ whose server CPUs were disturbed during the window (the hypervisor's steal,
 other work) is measured again, up to --retries times, and the last attempt
 kept, with the earlier ones recorded; one still disturbed keeps its flags.
 Before any of it, the host's limits must hold the cell (scripts.limits).
+
+With --profile-event, the run is a profile (scripts.perfrecord): the same
+cell, under the same rules, with perf recording the server's CPUs over the
+window, kept apart from the cells so that sampling never touches their
+figures. Where perf cannot record here, OUT holds only profile.json, which
+says why, and nothing is measured.
 """
 
 import argparse
@@ -42,12 +48,13 @@ import tempfile
 import time
 from pathlib import Path
 
-from scripts import cell, limits, loadshape, netpath, procfs
+from scripts import cell, limits, loadshape, netpath, perfrecord, procfs
 from scripts.cpus import CpuPlan, CpuPlanError, plan_cpus
 from scripts.hostlock import HostLock
 from scripts.limits import LimitError
 from scripts.netpath import NetPath, NetPathError
 from scripts.orphans import MARKER, OrphanError, Watchdog, kill_orphans
+from scripts.perfrecord import PerfRecordError, Recorder
 from scripts.remote import RemoteError, RemoteLoadgen
 
 
@@ -182,6 +189,8 @@ class Cell:
         self.path = self.network_path()
         self.before: dict = {}
         self.limits: list[dict] = []
+        self.recorder: Recorder | None = None
+        self.profile_event = args.profile_event
 
     def network_path(self) -> NetPath:
         a = self.args
@@ -193,6 +202,12 @@ class Cell:
                        self.plan.server)
 
     def run(self) -> None:
+        if self.profile_event:
+            self.profile_event, why = perfrecord.unavailable(
+                self.profile_event, CpuPlan.fmt(self.plan.server))
+            if why:
+                self.no_profile(why)
+                return
         try:
             self.limits = limits.check(self.args.clients, self.args.per_client,
                                        local_loadgen=self.path.kind != "remote")
@@ -204,6 +219,24 @@ class Cell:
                 self.measure_until_quiet(lock.waited_s)
             finally:
                 self.watchdog.close()
+
+    def no_profile(self, why: str) -> None:
+        """OUT with only profile.json, which says why there is no profile."""
+        say(f"profile {self.name} unavailable: {why}")
+        shutil.rmtree(self.work, ignore_errors=True)
+        self.work.mkdir(parents=True)
+        self.write_profile({"available": False, "reason": why})
+        if self.out.exists():
+            shutil.rmtree(self.out)
+        self.work.rename(self.out)
+
+    def write_profile(self, record: dict) -> None:
+        a = self.args
+        (self.work / "profile.json").write_text(json.dumps({
+            "server": a.server, "network": a.network, "load": a.load, "vcpus": a.vcpus,
+            "clients": a.clients, "repetition": a.repetition, "host": socket.gethostname(),
+            "event": self.profile_event, "frequency_hz": a.profile_frequency,
+            "perf": first_line(["perf", "--version"]), **record}, indent=1) + "\n")
 
     def measure_until_quiet(self, lock_wait_s: float) -> None:
         """Measure; while the server's CPUs were disturbed (NOISE_FLAGS),
@@ -321,6 +354,9 @@ class Cell:
 
     def kill(self) -> None:
         """Closing ssh's connection stops a remote load too."""
+        if self.recorder:
+            self.recorder.kill()
+            self.recorder = None
         kill_group(self.loadgen)
         kill_group(self.remote.proc if self.remote else None)
         kill_group(self.server)
@@ -410,16 +446,31 @@ class Cell:
         a = self.args
         os.sched_setaffinity(0, self.plan.aux)  # loadgen and top inherit it
         started = now_utc()
+        if self.profile_event:
+            # perf starts up (about 0.2 s) beside the server, the clients'
+            # connections and the warm-up, not in the window.
+            self.recorder = Recorder(self.work / "perf.data", self.profile_event,
+                                     a.profile_frequency, CpuPlan.fmt(self.plan.server),
+                                     self.env)
         port = self.start_server()
         self.start_loadgen(port)
         time.sleep(a.warmup)
         server_pid = self.server_pid()
         loadgen_pid = self.loadgen.pid if self.loadgen else None
+        if self.recorder:
+            self.recorder.enable()
         host_before = (time.monotonic(), procfs.process_ticks())
         start = sample(server_pid, loadgen_pid)
         self.run_top()
         end = sample(server_pid, loadgen_pid)
         host_after = (time.monotonic(), procfs.process_ticks())
+        if self.recorder:
+            self.recorder.disable()
+            self.recorder.stop()
+            self.recorder = None
+            self.write_profile({"available": True, "server_program": self.server_name,
+                                "server_pids": sorted({t["pid"] for t in end["server"]}),
+                                "cpus": list(self.plan.server)})
         # Read after the window: smaps_rollup walks every mapping of every
         # process, which must not cost the window anything.
         memory = procfs.memory_tree(server_pid)
@@ -605,6 +656,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                                             "(default: the same as --loadgen)")
     p.add_argument("--ssh-option", action="append", default=[], metavar="OPTION",
                    help="an argument for ssh, e.g. -i KEY (repeat for more)")
+    p.add_argument("--profile-event", choices=perfrecord.EVENTS,
+                   help="record a profile of the server's CPUs over the window with this "
+                        "perf event (auto: cycles where the host has hardware counters, "
+                        "else cpu-clock) instead of a plain cell")
+    p.add_argument("--profile-frequency", type=int, default=999,
+                   help="samples per second per CPU of the profile")
     p.add_argument("--out", required=True, help="the cell's raw-data folder")
     args = p.parse_args(argv)
     args.remote_loadgen = args.remote_loadgen or os.path.abspath(args.loadgen)
@@ -633,7 +690,8 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, stop_on_signal)
     try:
         Cell(args).run()
-    except (CellError, CpuPlanError, NetPathError, RemoteError, OSError, ValueError) as exc:
+    except (CellError, CpuPlanError, NetPathError, RemoteError, PerfRecordError, OSError,
+            ValueError) as exc:
         say(f"cell {args.server} vcpus={args.vcpus} clients={args.clients} "
             f"repetition={args.repetition} failed: {exc}")
         return 1

@@ -5,6 +5,8 @@ the tests import it too."""
 
 # The dataset's Parquet tables (results/dataset/NAME.parquet).
 TABLES = ("top_frames", "top_procs", "cells")
+# The profiles' tables (scripts/profiles.py), when profiles are recorded.
+PROFILE_TABLES = ("profiles", "profile_stacks", "profile_categories")
 
 # Every chart scripts.charts draws, with the title the report gives it;
 # workflow/report/NAME.rst is its caption in `snakemake --report`.
@@ -19,6 +21,14 @@ CHARTS = {
     "net_busy": "Busy time of the server's CPUs per network path",
     "load_cpu_per_mb": "CPU per MB vs the load's write cadence",
     "load_cpu_per_read": "CPU per read vs the load's write cadence",
+}
+
+# The charts of the profiles (scripts.profile_charts), drawn when profiles
+# are recorded: categories vs clients, and where the time goes at the most
+# clients, per server.
+PROFILE_CHARTS = {
+    "h1_categories": "Where the server's CPU time goes vs clients (kernel profiles)",
+    "h1_icicle": "Call chains of the server's CPU time at the most clients",
 }
 
 # The study's question, not the matrix measured: H2 asks about these vCPU

@@ -47,7 +47,7 @@ def bin_dir() -> Path:
     """Every program, built from source by the repo's own Makefiles."""
     out = REPO / "build" / "bin"
     build(out, *(f"servers/{name}" for name in [*C_SERVERS, "goroutines"]), "tools/rusage",
-          "tools/loadgen")
+          "tools/loadgen", "tools/switchcost", "tools/goswitch")
     return out
 
 
@@ -120,8 +120,10 @@ def assert_all_gone(procs: list[psutil.Process], timeout: float = 5) -> None:
 # ---- the pipeline, run for real in a copy of the repo ----
 
 SNAKEMAKE = [sys.executable, "-m", "snakemake"]
+# Profiles off but for the tests that ask for them (test_profiles.py): each
+# costs a cell's time again.
 TINY = ["servers=[papayachat,goroutines]", "vcpus=1", "clients=[1,8]",
-        "repetitions=1", "top_frames=3", "warmup=0.5"]
+        "repetitions=1", "top_frames=3", "warmup=0.5", "profile=false", "switch_runs=2"]
 
 
 def copy_repo(dest: Path) -> Path:
@@ -161,3 +163,22 @@ def text_of(page: str) -> str:
     page = re.sub(r"<script.*?</script>", " ", page, flags=re.S)
     page = re.sub(r"<style.*?</style>", " ", page, flags=re.S)
     return html.unescape(re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", page)))
+
+
+CHROMIUM = Path("/usr/bin/chromium")
+
+
+def chromium_dom(page: Path, profile: Path) -> str:
+    """The DOM after scripts ran, from a real headless Chromium whose only
+    proxy is a closed port: any network access would fail."""
+    if not CHROMIUM.exists():
+        pytest.fail(f"{CHROMIUM} not found: install it with apt-get update && "
+                    "apt-get install -y --no-install-recommends chromium")
+    res = subprocess.run(
+        [str(CHROMIUM), "--headless", "--no-sandbox", "--disable-gpu",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync",
+         "--no-first-run", f"--user-data-dir={profile}", "--proxy-server=127.0.0.1:9",
+         "--virtual-time-budget=10000", "--dump-dom", page.as_uri()],
+        capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0, res.stderr[-2000:]
+    return res.stdout

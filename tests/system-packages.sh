@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Install the Debian packages the test suite needs and the machine lacks:
-# iproute2 for the network paths, openssh for a load generator on a test
+# iproute2 for the network paths, linux-perf for the kernel profiles, openssh for a load generator on a test
 # host in a namespace (Slurm and munge are installed by
 # workflow/slurm/start-local-slurm.sh, which the Slurm test runs). Needs
 # root only when something is missing.
@@ -12,6 +12,7 @@ command -v top >/dev/null || need+=(procps)
 command -v taskset >/dev/null || need+=(util-linux)
 command -v chromium >/dev/null || need+=(chromium)
 command -v ip >/dev/null || need+=(iproute2)
+command -v perf >/dev/null || need+=(linux-perf)
 command -v ssh >/dev/null || need+=(openssh-client)
 [ -x /usr/sbin/sshd ] || need+=(openssh-server)
 [ ${#need[@]} -eq 0 ] && exit 0

@@ -16,12 +16,11 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
-from conftest import REPO, text_of
+from conftest import REPO, chromium_dom, text_of
 from scripts import charts, stats
 from scripts.report.__main__ import main as report_main
 from scripts.study import CHARTS
 
-CHROMIUM = Path("/usr/bin/chromium")
 T_975_DF2 = 4.302653  # Student t, 0.975 quantile, 2 degrees of freedom (tables)
 DESCRIBE = ["papayachat=C, one process per client", "goroutines=Go, one goroutine per client"]
 
@@ -599,22 +598,6 @@ def test_same_cell_on_two_hosts_counts_as_two_repetitions(tmp_path):
     assert sorted(r[0] for r in quality_rows(page)) == ["vm-a"] * 6 + ["vm-c"] * 6
 
 
-def chromium_dom(page: Path, profile: Path) -> str:
-    """The DOM after scripts ran, from a real headless Chromium whose only
-    proxy is a closed port: any network access would fail."""
-    if not CHROMIUM.exists():
-        pytest.fail(f"{CHROMIUM} not found: install it with apt-get update && "
-                    "apt-get install -y --no-install-recommends chromium")
-    res = subprocess.run(
-        [str(CHROMIUM), "--headless", "--no-sandbox", "--disable-gpu",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         "--no-first-run", f"--user-data-dir={profile}", "--proxy-server=127.0.0.1:9",
-         "--virtual-time-budget=10000", "--dump-dom", page.as_uri()],
-        capture_output=True, text=True, timeout=120)
-    assert res.returncode == 0, res.stderr[-2000:]
-    return res.stdout
-
-
 @pytest.mark.parametrize("levels", [(1,), (1, 2)])
 def test_every_chart_renders_offline_in_chromium(tmp_path, levels):
     build_report(tmp_path, {k: v for k, v in CPU.items() if k[1] in levels})
@@ -651,10 +634,11 @@ def copy_workflow(dest: Path) -> Path:
 
 def snakemake(work: Path, *options: str) -> str:
     """Ask for the report only, with only the report's rules allowed: the
-    dataset written by the test has no raw cells behind it."""
+    dataset written by the test has no raw cells behind it, nor profiles
+    (profile=false: the report then says none were recorded)."""
     res = subprocess.run([sys.executable, "-m", "snakemake", "--cores", "1", *options,
                           "--allowed-rules", "stats", "charts", "report",
-                          "--", "results/report.html"],
+                          "--config", "profile=false", "--", "results/report.html"],
                          cwd=work, capture_output=True, text=True, timeout=300)
     assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
     return res.stdout + res.stderr

@@ -40,6 +40,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--study-2022", type=Path, metavar="PARQUET",
                         help="study_2022.parquet from scripts.study2022: adds the 2022 "
                              "study's section")
+    parser.add_argument("--profiles", type=Path, metavar="FOLDER",
+                        help="the folder with the profile tables (scripts.profiles) and, in "
+                             "--charts, their charts: adds where the CPU goes")
+    parser.add_argument("--switch-costs", type=Path, metavar="PARQUET",
+                        help="switch_costs.parquet from scripts.switchcost: what one context "
+                             "switch costs on the host")
     parser.add_argument("--main-load", metavar="LABEL",
                         help="the load shape H1 and H2 are answered at (default: the one "
                              "with the most groups)")
@@ -47,7 +53,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     inputs = Inputs(args.dataset, args.summary, args.charts, args.reference,
                     dict(args.describe), list(EXPECTED_VCPUS), args.exclude_flagged,
-                    args.study_2022, args.main_load)
+                    args.study_2022, args.main_load, args.profiles, args.switch_costs)
     try:
         page = render(inputs)
     except DatasetError as exc:

@@ -14,6 +14,8 @@ import vl_convert
 from scripts.charts import EMBED_OPTIONS
 from scripts.netpath import PATHS
 from scripts.report import facts, tables
+from scripts.report.costs import costs
+from scripts.report.costs_text import costs_long, costs_short, switch_table
 from scripts.report.data_text import certainty_words, environment, quality_long, quality_short
 from scripts.report.h1_text import h1_long, h1_short
 from scripts.report.h2_text import h2_long, h2_short
@@ -29,7 +31,7 @@ from scripts.report.study2022_text import study2022_long, study2022_short
 from scripts.report.words import CONFIDENCE_TEXT, LEVEL_TEXT, listing
 from scripts.stats import (BOOTSTRAP_RESAMPLES, POINT, DatasetError, at_load, load_dataset,
                            on_main, per_repetition, require, summarize)
-from scripts.study import CHARTS
+from scripts.study import CHARTS, PROFILE_CHARTS
 
 TEMPLATES = Path(__file__).with_name("templates")
 
@@ -49,6 +51,8 @@ class Inputs:
     exclude_flagged: bool = False  # leave flagged cells out of everything shown
     study_2022: Path | None = None  # study_2022.parquet, when logs were imported
     main_load: str | None = None  # the load shape H1 and H2 are answered at (stats.main_load)
+    profiles: Path | None = None  # the folder of the profile tables, when profiled
+    switch_costs: Path | None = None  # switch_costs.parquet, when measured
 
 
 def order_servers(measured: list[str], reference: str | None) -> list[str]:
@@ -103,7 +107,32 @@ def context(cells: pd.DataFrame, summary: pd.DataFrame, inputs: Inputs) -> dict:
                             if name.startswith(prefix)]
                    for prefix in ("h1_", "h2_", "net_", "load_")},
         "study2022": study2022_context(inputs.study_2022, on_main(summary, load)),
+        "costs": costs_context(inputs, study, load),
     }
+
+
+def read_table(path: Path) -> pd.DataFrame:
+    try:
+        return pd.read_parquet(path)
+    except OSError as exc:
+        raise DatasetError(str(exc)) from None
+
+
+def costs_context(inputs: Inputs, study: facts.Study, load: str) -> dict:
+    """Where the CPU goes (the profiles) and what a switch costs."""
+    switch = read_table(inputs.switch_costs) if inputs.switch_costs else pd.DataFrame()
+    if inputs.profiles is None:
+        profiles = categories = pd.DataFrame(columns=["available", "reason"])
+    else:
+        profiles = read_table(inputs.profiles / "profiles.parquet")
+        categories = read_table(inputs.profiles / "profile_categories.parquet")
+        net = study.summary.attrs["network"]
+        profiles = profiles[(profiles["network"] == net) & (profiles["load"] == load)]
+        categories = categories[(categories["network"] == net) & (categories["load"] == load)]
+    c = costs(profiles, categories, switch, study.summary, study.reps, study.servers)
+    return {"short": costs_short(c), "long": costs_long(c),
+            "switch_table": switch_table(c) if not c.switch.empty else None,
+            "charts": list(PROFILE_CHARTS.items()) if c.servers else []}
 
 
 def ladder_context(study: facts.Study) -> dict | None:
@@ -131,9 +160,11 @@ def study2022_context(path: Path | None, point: pd.DataFrame) -> dict | None:
             "table": tables.study2022_table(s.table)}
 
 
-def chart_specs(folder: Path) -> tuple[dict, str]:
-    """Every chart's Vega-Lite spec, and the Vega libraries of its version."""
-    specs = {name: json.loads((folder / f"{name}.vl.json").read_text()) for name in CHARTS}
+def chart_specs(folder: Path, extra: list[str]) -> tuple[dict, str]:
+    """Every chart's Vega-Lite spec (and those of extra), and the Vega
+    libraries of its version."""
+    names = [*CHARTS, *extra]
+    specs = {name: json.loads((folder / f"{name}.vl.json").read_text()) for name in names}
     # The specs name their Vega-Lite version ("v6.4.1"): bundle that minor.
     schema = specs[next(iter(CHARTS))]["$schema"]
     version = ".".join(schema.rsplit("/v", 1)[1].split(".")[:2])
@@ -158,10 +189,11 @@ def render(inputs: Inputs) -> str:
     excluded = int(cells["flagged"].sum()) if inputs.exclude_flagged else 0
     if inputs.exclude_flagged:
         cells, summary = unflagged(cells, frames)
-    specs, bundle = chart_specs(inputs.charts)
+    ctx = context(cells, summary, inputs)
+    specs, bundle = chart_specs(inputs.charts, [name for name, _ in ctx["costs"]["charts"]])
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True,
                              undefined=jinja2.StrictUndefined, trim_blocks=True,
                              lstrip_blocks=True)
     return env.get_template("report.html.j2").render(
-        **context(cells, summary, inputs), excluded=excluded, specs=specs, bundle=bundle,
+        **ctx, excluded=excluded, specs=specs, bundle=bundle,
         actions=EMBED_OPTIONS["actions"])

@@ -12,7 +12,7 @@ rule build_tool:
     log:
         "results/logs/build/{tool}.log",
     wildcard_constraints:
-        tool="rusage|loadgen",
+        tool="rusage|loadgen|switchcost|goswitch",
     conda:
         "../../environment.yml"
     resources:

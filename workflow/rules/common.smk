@@ -16,7 +16,7 @@ from scripts.cpus import CpuPlanError, plan_cpus
 from scripts.imported import LogImportError, log_files
 from scripts.loadshape import LoadShapeError, main_label, shapes
 from scripts.netpath import PATHS, plan_paths
-from scripts.study import CHARTS, EXPECTED_VCPUS, TABLES
+from scripts.study import CHARTS, EXPECTED_VCPUS, PROFILE_CHARTS, PROFILE_TABLES, TABLES
 
 # Command-line values are read as YAML, as config.yaml is, and every
 # error names its key.
@@ -41,6 +41,8 @@ SERVERS = as_list(config["servers"])
 VCPUS = as_list(config["vcpus"])
 CLIENTS = as_list(config["clients"])
 REPETITIONS = list(range(1, config["repetitions"] + 1))
+# Profiles (workflow/rules/profile.smk) run in windows of their own.
+PROFILE_REPETITIONS = list(range(1, config["profile_repetitions"] + 1))
 # The load's shapes (write cadence, phases, bursts), by label: a dimension.
 try:
     LOADS = shapes(config)
@@ -126,9 +128,19 @@ CELL = "{server}/{network}/{load}/vcpus{vcpus}/clients{clients}/rep{repetition}"
 RAW = f"results/raw/{CELL}"
 PARSED = f"results/parsed/{CELL}"
 DATASET = expand("results/dataset/{table}.parquet", table=TABLES)
+PROFILE_RAW = f"results/profiles/raw/{CELL}"
+PROFILE_PARSED = f"results/profiles/parsed/{CELL}"
+# H1 in cost terms: the kernel profiles and the price of a switch, which
+# the report sets against them. A merged dataset measures nothing here: its
+# folders' profiles are not gathered (the report says none were recorded).
+PROFILING = config["profile"] and not MERGE_FROM
+SWITCH_COSTS = ["results/dataset/switch_costs.parquet"] if PROFILING else []
+PROFILE_DATASET = (
+    expand("results/dataset/{table}.parquet", table=PROFILE_TABLES) if PROFILING else []
+)
 
 
-def cells(pattern):
+def cells(pattern, repetitions=REPETITIONS):
     return expand(
         pattern,
         server=SERVERS,
@@ -136,7 +148,7 @@ def cells(pattern):
         load=LOADS,
         vcpus=VCPUS,
         clients=CLIENTS,
-        repetition=REPETITIONS,
+        repetition=repetitions,
     )
 
 
@@ -156,6 +168,7 @@ def tool_sources(wildcards):
 # only the code written in the workflow, and a changed parser must reparse.
 MEASURE_CODE = [
     "scripts/measure.py",
+    "scripts/perfrecord.py",
     "scripts/procfs.py",
     "scripts/cpus.py",
     "scripts/hostlock.py",
@@ -163,6 +176,13 @@ MEASURE_CODE = [
     "scripts/loadshape.py",
 ]
 PARSE_CODE = ["scripts/cell.py", "scripts/topparse.py", "scripts/loadshape.py"]
+PROFILE_CODE = [
+    *PARSE_CODE,
+    "scripts/profiles.py",
+    "scripts/perfscript.py",
+    "scripts/attribution.py",
+    "config/attribution.tsv",
+]
 STATS_CODE = [
     "scripts/stats.py",
     "scripts/study.py",

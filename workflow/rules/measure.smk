@@ -37,6 +37,7 @@ rule measure:
         shared="--allow-shared-cpus" if config["allow_shared_cpus"] else "",
         fail_flagged="--fail-flagged" if config["fail_flagged"] else "",
         network=network_options,
+        profile=[],
     message:
         "Measuring {wildcards.server}: {wildcards.vcpus} vCPUs, "
         "{wildcards.clients} clients, repetition {wildcards.repetition}, "
@@ -53,4 +54,4 @@ rule measure:
         " --cadence-tolerance {params.cadence_tolerance} --slow-cadence {params.slow_cadence}"
         " --retries {params.retries}"
         " {params.shared} {params.fail_flagged} --network {wildcards.network} {params.network:q}"
-        " --out {output} 2>&1 | tee {log}"
+        " {params.profile:q} --out {output} 2>&1 | tee {log}"

@@ -72,6 +72,13 @@ rule report:
         summary="results/stats/summary.parquet",
         specs=expand("results/charts/{chart}.vl.json", chart=CHARTS),
         study_2022=["results/stats/study_2022.parquet"] if IMPORT else [],
+        profiles=PROFILE_DATASET,
+        profile_specs=(
+            expand("results/charts/{chart}.vl.json", chart=PROFILE_CHARTS)
+            if PROFILING
+            else []
+        ),
+        switch_costs=SWITCH_COSTS,
         code=REPORT_CODE,
     output:
         report(
@@ -95,6 +102,14 @@ rule report:
         study_2022=lambda w, input: (
             ["--study-2022", input.study_2022[0]] if input.study_2022 else []
         ),
+        costs=lambda w, input: (
+            (
+                ["--profiles", os.path.dirname(input.profiles[0])]
+                if input.profiles
+                else []
+            )
+            + (["--switch-costs", input.switch_costs[0]] if input.switch_costs else [])
+        ),
     message:
         "Writing the report: {output}"
     shell:
@@ -102,4 +117,5 @@ rule report:
         " --charts {params.charts} --reference {params.reference:q}"
         " --main-load {params.main_load:q}"
         " --describe {params.describe:q} {params.exclude} {params.study_2022:q}"
+        " {params.costs:q}"
         " --out {output} 2>&1 | tee {log}"

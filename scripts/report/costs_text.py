@@ -1,0 +1,107 @@
+"""The cost section's sentences and tables (facts from costs.py)."""
+
+from scripts.report.costs import GO_CATEGORIES, NAMED, SWITCH_CATEGORIES, Costs, ServerCost
+from scripts.report.tables import Table
+from scripts.report.words import fmt, listing, p_value, plural, possessive
+
+# The profile's switching share and switches × the price of one agree
+# when within this factor of each other.
+AGREE_FACTOR = 1.5
+BETWEEN = {"process": "processes", "thread": "threads", "goroutine": "goroutines"}
+PLACEMENT_TEXT = {"same_cpu": "on one CPU", "across_cpus": "across two CPUs"}
+
+
+def interval(pct: dict) -> str:
+    if pct["ci_low"] != pct["ci_low"]:  # NaN: one profile
+        return f"{fmt(pct['mean'])} %"
+    return f"{fmt(pct['mean'])} % ({fmt(max(pct['ci_low'], 0))} to {fmt(pct['ci_high'])} %)"
+
+
+def switch_price(costs: Costs) -> str:
+    """"one switch costs 2.28 µs between processes, …" at the first level."""
+    s = costs.switch
+    if s.empty:
+        return ""
+    same = s[(s["placement"] == "same_cpu") & (s["vcpus"] == s["vcpus"].min())]
+    parts = [f"{fmt(r.ns_per_switch_median / 1000)} µs between {BETWEEN[r.model]}"
+             for r in same.itertuples()]
+    return f"On this host one switch on one CPU costs {listing(parts)} (median of the runs)."
+
+
+def switch_share(c: ServerCost) -> str:
+    sched, wake = (c.share(k) for k in SWITCH_CATEGORIES)
+    go = [c.share(k) for k in GO_CATEGORIES if any(s.category == k for s in c.shares)]
+    text = (f"the kernel's scheduler and context-switch path took {interval(sched.pct)} of "
+            f"{possessive(c.server)} CPU time ({fmt(sched.core_pct)} % of a core) and its "
+            f"wake-ups {interval(wake.pct)}")
+    hit = [s for s in go if s.pct["mean"] > 0]
+    if hit:
+        text += "; the " + listing([f"{s.category} {interval(s.pct)}" for s in hit])
+    return text
+
+
+def costs_short(costs: Costs) -> str:
+    if not costs.servers:
+        return f"{unavailable_text(costs)} {switch_price(costs)}".strip()
+    parts = [f"at {plural(c.clients, 'client')} and {plural(c.vcpus, 'vCPU')}, "
+             + switch_share(c) for c in costs.servers]
+    return f"{'; '.join(parts)}. {switch_price(costs)}".strip()
+
+
+def unavailable_text(costs: Costs) -> str:
+    if costs.unavailable:
+        return ("No kernel profile could be recorded: " + "; ".join(costs.unavailable)
+                + ". Everything else was measured.")
+    return "No kernel profile was recorded (config key profile is false)."
+
+
+def categories_text(c: ServerCost) -> str:
+    top = [s for s in c.shares if s.pct["mean"] > 0][:NAMED]
+    named = listing([f"{s.category} {interval(s.pct)}" for s in top])
+    return (f"{c.server} at {plural(c.clients, 'client')}, {plural(c.vcpus, 'vCPU')} "
+            f"({plural(c.profiles, 'profile')}, event {c.event}; the cells used "
+            f"{fmt(c.cpu_pct)} % of a core): {fmt(c.kernel_pct)} % of its CPU time was in the "
+            f"kernel. Largest: {named}.")
+
+
+def check_text(c: ServerCost) -> str:
+    k = c.check
+    if k is None:
+        return (f"{c.server}: no switch price was measured for its vCPU level, so the "
+                "profile's switching share is not cross-checked.")
+    agree = 1 / AGREE_FACTOR <= k.ratio <= AGREE_FACTOR
+    verdict = (f"they agree within a factor of {AGREE_FACTOR:g}" if agree else
+               f"they differ by more than a factor of {AGREE_FACTOR:g}, so the switches "
+               "this server makes do not cost what the microbenchmark's do")
+    return (f"Cross-check, {c.server}: {fmt(k.switches_per_s)} kernel context switches per "
+            f"second (the cells) × {fmt(k.ns_per_switch)} ns per {k.model} switch (the "
+            f"microbenchmark) = {fmt(k.predicted_core_pct)} % of a core; the profile puts "
+            f"{fmt(k.profiled_core_pct)} % of a core in the scheduler and wake-ups, "
+            f"{fmt(k.ratio)}× that: {verdict}.")
+
+
+def sampling_text(c: ServerCost) -> str:
+    o = c.overhead
+    spread = ("within the run-to-run spread" if o.tested and not o.apart
+              else "a real difference" if o.tested else "not testable with these repetitions")
+    test = f" ({p_value(o.p_value)})" if o.tested else ""
+    return (f"{c.server}: the samples cover {fmt(c.coverage_pct)} % of the CPU time schedstat "
+            f"counts during the profiles; with perf recording, the server used "
+            f"{fmt(o.ratio)}× the CPU of the cells: {spread}{test}.")
+
+
+def costs_long(costs: Costs) -> list[str]:
+    if not costs.servers:
+        return [unavailable_text(costs), switch_price(costs)]
+    return [*(categories_text(c) for c in costs.servers), switch_price(costs),
+            *(check_text(c) for c in costs.servers), *(sampling_text(c) for c in costs.servers)]
+
+
+def switch_table(costs: Costs) -> Table:
+    rows = [([str(r.vcpus), BETWEEN[r.model],
+              PLACEMENT_TEXT[r.placement], fmt(r.ns_per_switch_median),
+              f"{fmt(r.ns_per_switch_min)} to {fmt(r.ns_per_switch_max)}",
+              f"{fmt(r.spread_pct)} %", str(r.runs)], False) for r in costs.switch.itertuples()]
+    return Table([("vCPUs", False), ("between", True), ("placement", True),
+                  ("ns per switch (median)", False), ("range", False), ("spread", False),
+                  ("runs", False)], rows)

@@ -1,0 +1,3 @@
+module papaya-bench/goswitch
+
+go 1.22
