@@ -33,21 +33,25 @@ MAX_DEPTH = 40
 LABEL_PCT = 6.0
 
 
-def category_colors() -> alt.Scale:
+CATEGORIES = attribution.categories(attribution.load_rules())
+
+
+def category_color() -> alt.Color:
     """One colour per category, in the table's order: kernel ones first."""
-    return alt.Scale(domain=attribution.categories(attribution.load_rules()),
-                     scheme="tableau20")
+    return alt.Color("category:N", scale=alt.Scale(domain=CATEGORIES, scheme="tableau20"),
+                     title="category", legend=alt.Legend(labelLimit=300))
 
 
 def h1_categories(categories: pd.DataFrame) -> alt.FacetChart:
     table = category_table(categories)
-    table = table[table["share_pct_mean"] > 0]
+    table = table[table["share_pct_mean"] > 0].assign(
+        rank=lambda t: t["category"].map(CATEGORIES.index))
     return alt.Chart(table).mark_bar().encode(
         x=alt.X("clients:O", title="concurrent clients"),
         y=alt.Y("share_pct_mean:Q", title="% of the server's sampled CPU time",
                 scale=alt.Scale(domain=[0, 100])),
-        color=alt.Color("category:N", scale=category_colors(), title="category"),
-        order=alt.Order("category:N"),
+        color=category_color(),
+        order=alt.Order("rank:Q"),
         tooltip=["server", "vcpus", "clients", "category",
                  alt.Tooltip("share_pct_mean:Q", format=".1f", title="share %"),
                  alt.Tooltip("share_pct_ci_low:Q", format=".1f", title="95 % CI low"),
@@ -97,7 +101,7 @@ def h1_icicle(stacks: pd.DataFrame, profiles: pd.DataFrame) -> alt.VConcatChart:
                     scale=alt.Scale(domain=[0, 100])), x2="x1:Q",
             y=alt.Y("depth:Q", scale=alt.Scale(reverse=True), axis=None), y2="depth_end:Q")
         rects = base.mark_rect(stroke="white", strokeWidth=0.5).encode(
-            color=alt.Color("category:N", scale=category_colors(), title="category"),
+            color=category_color(),
             tooltip=["frame", alt.Tooltip("pct:Q", format=".1f", title="% of time"),
                      "category"])
         labels = base.mark_text(align="left", dx=2, dy=8, fontSize=9).encode(

@@ -60,10 +60,16 @@ class ServerCost:
 
 @dataclass(frozen=True)
 class Costs:
-    servers: list[ServerCost]  # each server at its most profiled clients, per vCPU level
+    levels: list[ServerCost]  # every profiled (server, vcpus, clients) with cells
     per_clients: pd.DataFrame  # every (server, vcpus, clients, category): mean and interval
     switch: pd.DataFrame  # scripts.switchcost.summary per vCPU level
     unavailable: list[str]  # why profiles could not be recorded, if so
+
+    @property
+    def servers(self) -> list[ServerCost]:
+        """Each server at its most profiled clients, per vCPU level."""
+        last = {(c.server, c.vcpus): c for c in self.levels}
+        return list(last.values())
 
 
 def switch_summary(switch_costs: pd.DataFrame) -> pd.DataFrame:
@@ -134,13 +140,12 @@ def costs(profiles: pd.DataFrame, categories: pd.DataFrame, switch_costs: pd.Dat
     if available.empty:
         return Costs([], pd.DataFrame(), switch, unavailable)
     table = category_table(categories)
-    out = []
-    for vcpus in sorted(available["vcpus"].unique()):
-        for server in servers:
-            mine = available[(available["server"] == server) & (available["vcpus"] == vcpus)]
-            measured = [c for c in sorted(mine["clients"].unique())
-                        if (server, vcpus, c) in point.index]
-            if measured:
-                out.append(server_cost(server, int(vcpus), int(measured[-1]), table,
-                                       available, point, reps, switch))
-    return Costs(out, table, switch, unavailable)
+    # Every profiled point that has cells to set it against, in the
+    # servers' order, then by vCPUs and clients.
+    profiled = available[POINT].drop_duplicates()
+    profiled = profiled[[p in point.index for p in profiled.itertuples(index=False, name=None)]]
+    order = {s: i for i, s in enumerate(servers)}
+    profiled = profiled.sort_values(POINT, key=lambda c: c.map(order) if c.name == "server" else c)
+    levels = [server_cost(s, int(v), int(c), table, available, point, reps, switch)
+              for s, v, c in profiled.itertuples(index=False, name=None)]
+    return Costs(levels, table, switch, unavailable)

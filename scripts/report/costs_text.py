@@ -1,7 +1,6 @@
 """The cost section's sentences and tables (facts from costs.py)."""
 
 from scripts.report.costs import GO_CATEGORIES, NAMED, SWITCH_CATEGORIES, Costs, ServerCost
-from scripts.report.tables import Table
 from scripts.report.words import fmt, listing, p_value, plural, possessive
 
 # The profile's switching share and switches × the price of one agree
@@ -11,10 +10,17 @@ BETWEEN = {"process": "processes", "thread": "threads", "goroutine": "goroutines
 PLACEMENT_TEXT = {"same_cpu": "on one CPU", "across_cpus": "across two CPUs"}
 
 
+def agrees(ratio: float) -> bool:
+    return 1 / AGREE_FACTOR <= ratio <= AGREE_FACTOR
+
+
 def interval(pct: dict) -> str:
-    if pct["ci_low"] != pct["ci_low"]:  # NaN: one profile
+    """"32.0 % (24.1 to 39.9 %)": a share's interval, kept within 0 to
+    100 %; the mean alone with one profile, or none apart from it."""
+    low, high = max(pct["ci_low"], 0), min(pct["ci_high"], 100)
+    if low != low or fmt(low) == fmt(high):  # NaN: one profile
         return f"{fmt(pct['mean'])} %"
-    return f"{fmt(pct['mean'])} % ({fmt(max(pct['ci_low'], 0))} to {fmt(pct['ci_high'])} %)"
+    return f"{fmt(pct['mean'])} % ({fmt(low)} to {fmt(high)} %)"
 
 
 def switch_price(costs: Costs) -> str:
@@ -69,8 +75,7 @@ def check_text(c: ServerCost) -> str:
     if k is None:
         return (f"{c.server}: no switch price was measured for its vCPU level, so the "
                 "profile's switching share is not cross-checked.")
-    agree = 1 / AGREE_FACTOR <= k.ratio <= AGREE_FACTOR
-    verdict = (f"they agree within a factor of {AGREE_FACTOR:g}" if agree else
+    verdict = (f"they agree within a factor of {AGREE_FACTOR:g}" if agrees(k.ratio) else
                f"they differ by more than a factor of {AGREE_FACTOR:g}, so the switches "
                "this server makes do not cost what the microbenchmark's do")
     return (f"Cross-check, {c.server}: {fmt(k.switches_per_s)} kernel context switches per "
@@ -95,13 +100,3 @@ def costs_long(costs: Costs) -> list[str]:
         return [unavailable_text(costs), switch_price(costs)]
     return [*(categories_text(c) for c in costs.servers), switch_price(costs),
             *(check_text(c) for c in costs.servers), *(sampling_text(c) for c in costs.servers)]
-
-
-def switch_table(costs: Costs) -> Table:
-    rows = [([str(r.vcpus), BETWEEN[r.model],
-              PLACEMENT_TEXT[r.placement], fmt(r.ns_per_switch_median),
-              f"{fmt(r.ns_per_switch_min)} to {fmt(r.ns_per_switch_max)}",
-              f"{fmt(r.spread_pct)} %", str(r.runs)], False) for r in costs.switch.itertuples()]
-    return Table([("vCPUs", False), ("between", True), ("placement", True),
-                  ("ns per switch (median)", False), ("range", False), ("spread", False),
-                  ("runs", False)], rows)

@@ -15,7 +15,7 @@ from scripts.charts import EMBED_OPTIONS
 from scripts.netpath import PATHS
 from scripts.report import facts, tables
 from scripts.report.costs import costs
-from scripts.report.costs_text import costs_long, costs_short, switch_table
+from scripts.report.costs_text import AGREE_FACTOR, costs_long, costs_short
 from scripts.report.data_text import certainty_words, environment, quality_long, quality_short
 from scripts.report.h1_text import h1_long, h1_short
 from scripts.report.h2_text import h2_long, h2_short
@@ -131,7 +131,9 @@ def costs_context(inputs: Inputs, study: facts.Study, load: str) -> dict:
         categories = categories[(categories["network"] == net) & (categories["load"] == load)]
     c = costs(profiles, categories, switch, study.summary, study.reps, study.servers)
     return {"short": costs_short(c), "long": costs_long(c),
-            "switch_table": switch_table(c) if not c.switch.empty else None,
+            "switch_table": tables.switch_table(c) if not c.switch.empty else None,
+            "table": tables.cost_table(c) if c.levels else None,
+            "agree_factor": AGREE_FACTOR,
             "charts": list(PROFILE_CHARTS.items()) if c.servers else []}
 
 

@@ -6,6 +6,8 @@ from typing import Callable
 
 import pandas as pd
 
+from scripts.report.costs import GO_CATEGORIES, SWITCH_CATEGORIES, Costs
+from scripts.report.costs_text import BETWEEN, PLACEMENT_TEXT, agrees, interval
 from scripts.report.facts import H1Level
 from scripts.report.data_text import when
 from scripts.report.h1_text import ranking_row
@@ -116,3 +118,43 @@ def ranking_table(level: H1Level) -> Table:
 def columns_table() -> Table:
     return Table([("column", True), ("meaning", True)],
                  [([c, meaning], False) for c, meaning in COLUMNS.items()])
+
+
+def switch_table(costs: Costs) -> Table:
+    return table(costs.switch, [
+        ("vCPUs", lambda r: r["vcpus"], False),
+        ("between", lambda r: BETWEEN[r["model"]], True),
+        ("placement", lambda r: PLACEMENT_TEXT[r["placement"]], True),
+        ("ns per switch (median)", lambda r: fmt(r["ns_per_switch_median"]), False),
+        ("range", lambda r: f"{fmt(r['ns_per_switch_min'])} to {fmt(r['ns_per_switch_max'])}",
+         False),
+        ("spread", lambda r: f"{fmt(r['spread_pct'])} %", False),
+        ("runs", lambda r: r["runs"], False),
+    ])
+
+
+def checked(cost, field: str) -> str:
+    """A figure of the level's cross-check; n/a without a switch price."""
+    return fmt(getattr(cost.check, field)) if cost.check else "n/a"
+
+
+def cost_table(costs: Costs) -> Table:
+    """Every profiled level: where its CPU went and the cross-check;
+    highlighted where the two sides of the cross-check disagree."""
+    go = [k for k in GO_CATEGORIES[:1] if any(s.category == k for c in costs.levels
+                                                for s in c.shares if s.pct["mean"] > 0)]
+    rows = pd.DataFrame({"c": costs.levels})
+    return table(rows, [
+        ("server", lambda r: r["c"].server, True),
+        ("vCPUs", lambda r: r["c"].vcpus, False),
+        ("clients", lambda r: r["c"].clients, False),
+        ("CPU, % of a core", lambda r: fmt(r["c"].cpu_pct), False),
+        ("in the kernel, %", lambda r: fmt(r["c"].kernel_pct), False),
+        *((f"{k}, %", lambda r, k=k: interval(r["c"].share(k).pct), False)
+          for k in (*SWITCH_CATEGORIES, *go)),
+        ("kernel switches per s", lambda r: checked(r["c"], "switches_per_s"), False),
+        ("switching, % of a core: profiled", lambda r: checked(r["c"], "profiled_core_pct"),
+         False),
+        ("switches × price", lambda r: checked(r["c"], "predicted_core_pct"), False),
+        ("ratio", lambda r: checked(r["c"], "ratio"), False),
+    ], warn=lambda r: r["c"].check is not None and not agrees(r["c"].check.ratio))
