@@ -400,7 +400,8 @@ def parse_cell(raw: Path) -> dict[str, pd.DataFrame]:
         # Set by the measurement: how long it waited for the host's lock,
         # and how busy the server's CPUs were just before it started.
         "lock_wait_s": meta.get("before", {}).get("lock_wait_s", float("nan")),
-        # Earlier attempts measured again because the host disturbed them.
+        # Earlier attempts measured again because the host disturbed them
+        # or their load fell short.
         "retries": len(meta.get("attempts", [])),
         "server_cpus_busy_before_pct": meta.get("before", {}).get(
             "server_cpus_busy_before_pct", float("nan")),

@@ -20,8 +20,9 @@ behind. A cell holds the host's measurement lock (scripts.hostlock) from
 before it looks for leftovers of earlier cells (scripts.orphans) until its
 programs are gone, and starts only once the server's CPUs are idle. A cell
 whose server CPUs were disturbed during the window (the hypervisor's steal,
-other work) is measured again, up to --retries times, and the last attempt
-kept, with the earlier ones recorded; one still disturbed keeps its flags.
+other work) or whose load fell short of its rate or cadence is measured
+again, up to --retries times, and the last attempt kept, with the earlier
+ones recorded; one still disturbed keeps its flags, one still short fails.
 Before any of it, the host's limits must hold the cell (scripts.limits).
 
 With --profile-event, the run is a profile (scripts.perfrecord): the same
@@ -75,6 +76,11 @@ TAIL_LINES = 5
 
 class CellError(RuntimeError):
     """The cell could not be measured, or its data would not be valid."""
+
+
+class LoadMissed(CellError):
+    """The load generator fell short of its rate or cadence: on a host
+    where other work took its CPU for a moment, another attempt may not."""
 
 
 def now_utc() -> str:
@@ -202,18 +208,19 @@ class Cell:
                        self.plan.server)
 
     def run(self) -> None:
-        if self.profile_event:
-            self.profile_event, why = perfrecord.unavailable(
-                self.profile_event, CpuPlan.fmt(self.plan.server))
-            if why:
-                self.no_profile(why)
-                return
         try:
             self.limits = limits.check(self.args.clients, self.args.per_client,
                                        local_loadgen=self.path.kind != "remote")
         except LimitError as exc:
             raise CellError(str(exc)) from None
         with HostLock(self.name) as lock:
+            # perf's probe samples the server's CPUs too: never beside a cell.
+            if self.profile_event:
+                self.profile_event, why = perfrecord.unavailable(
+                    self.profile_event, CpuPlan.fmt(self.plan.server))
+                if why:
+                    self.no_profile(why)
+                    return
             self.watchdog = Watchdog()
             try:
                 self.measure_until_quiet(lock.waited_s)
@@ -246,14 +253,24 @@ class Cell:
         before = self.clear_host()
         while True:
             self.before = {"lock_wait_s": round(lock_wait_s, 3), **before}
-            row = self.attempt(attempts)
-            noise = {k: v for k, v in cell.flag_reasons(row).items() if k in cell.NOISE_FLAGS}
-            if not noise or len(attempts) == self.args.retries:
-                break
+            last = len(attempts) == self.args.retries
+            try:
+                row = self.attempt(attempts)
+            except LoadMissed as exc:
+                if last:
+                    raise
+                row, noise = None, {"load_missed": str(exc)}
+            else:
+                noise = {k: v for k, v in cell.flag_reasons(row).items()
+                         if k in cell.NOISE_FLAGS}
+                if not noise or last:
+                    break
             try:
                 before = self.clear_host()
             except CellError as exc:
                 say(f"cell {self.name} not measured again: {exc}")
+                if row is None:
+                    raise CellError(noise["load_missed"]) from None
                 break
             attempts.append({"ended_utc": now_utc(), "noise": noise})
             say(f"cell {self.name} disturbed ({'; '.join(noise.values())}): measuring "
@@ -531,7 +548,7 @@ class Cell:
         grain = (stats["message_bytes"] / (stats["target_bytes_per_s"] * stats["load_s"])
                  if stats["rate"].endswith("msg/s") else 0)
         if low < 1 - a.load_tolerance - grain:
-            raise CellError(f"the load missed its target: the slowest connection "
+            raise LoadMissed(f"the load missed its target: the slowest connection "
                             f"got {100 * low:.1f} % of {a.rate}")
         sent, got = stats["totals"]["bytes"], summary.get("bytes_received", 0)
         if sent and abs(sent - got) / sent > a.load_tolerance:
@@ -540,7 +557,7 @@ class Cell:
         # a cadence missed is a different load (kept flagged with --slow-cadence flag).
         ratio = cell.cadence_ratio(stats)
         if a.slow_cadence == "fail" and ratio < 1 - a.cadence_tolerance:
-            raise CellError(
+            raise LoadMissed(
                 f"the load missed its cadence: loadgen made {100 * ratio:.1f} % of the writes "
                 f"per second its cadence asks ({stats['totals']['writes_per_s']:,.0f}/s for "
                 f"{a.clients} clients), below the {100 * a.cadence_tolerance:g} % tolerance: "

@@ -16,6 +16,9 @@ from scripts.stats import POINT, Comparison, compare, mean_ci
 # the wake-up that causes it (the microbenchmark prices both together).
 SWITCH_CATEGORIES = ("kernel: scheduler and context switch", "kernel: wake-ups")
 GO_CATEGORIES = ("Go runtime scheduler", "Go netpoller", "Go GC")
+# Work the path's loopback puts on the sender: the peer's receive of the
+# server's own packets (config/attribution.tsv says why).
+PEER_CATEGORY = "kernel: loopback delivery to the peer"
 # How many of a server's categories the text names, largest first.
 NAMED = 4
 

@@ -1,6 +1,7 @@
 """The cost section's sentences and tables (facts from costs.py)."""
 
-from scripts.report.costs import GO_CATEGORIES, NAMED, SWITCH_CATEGORIES, Costs, ServerCost
+from scripts.report.costs import (GO_CATEGORIES, NAMED, PEER_CATEGORY, SWITCH_CATEGORIES, Costs,
+                                  ServerCost)
 from scripts.report.words import fmt, listing, p_value, plural, possessive
 
 # The profile's switching share and switches × the price of one agree
@@ -64,10 +65,18 @@ def unavailable_text(costs: Costs) -> str:
 def categories_text(c: ServerCost) -> str:
     top = [s for s in c.shares if s.pct["mean"] > 0][:NAMED]
     named = listing([f"{s.category} {interval(s.pct)}" for s in top])
-    return (f"{c.server} at {plural(c.clients, 'client')}, {plural(c.vcpus, 'vCPU')} "
+    text = (f"{c.server} at {plural(c.clients, 'client')}, {plural(c.vcpus, 'vCPU')} "
             f"({plural(c.profiles, 'profile')}, event {c.event}; the cells used "
             f"{fmt(c.cpu_pct)} % of a core): {fmt(c.kernel_pct)} % of its CPU time was in the "
             f"kernel. Largest: {named}.")
+    peer = [s for s in c.shares if s.category == PEER_CATEGORY and s.pct["mean"] > 0]
+    if peer:
+        text += (f" Of its time, {interval(peer[0].pct)} ({fmt(peer[0].core_pct)} % of a core) "
+                 "went to delivering its own packets, mostly acks, into the load generator's "
+                 "socket: the network path's loopback runs the peer's receive in the sender's "
+                 "context, work a real network card would leave to the client's host, so the "
+                 "cells' CPU overstates what the server itself costs by about that much.")
+    return text
 
 
 def check_text(c: ServerCost) -> str:
