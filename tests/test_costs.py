@@ -78,7 +78,7 @@ def test_shares_intervals_cores_and_the_cross_check_follow_the_data():
     assert "8,000 kernel context switches per second" in text
     # The loopback's share of papayachat's time is named; goroutines had none.
     assert text.count("went to delivering its own packets") == 1
-    assert "Of its time, 5.00 % (2.00 % of a core) went to delivering" in text
+    assert " 5.00 % of its time, 2.00 % of a core, went to delivering" in text
     assert "differ by more than a factor of 1.5" in text  # 10.5× is not an agreement
     rows = cost_table(c).rows
     assert [r[0][0] for r in rows] == ["papayachat", "goroutines"]

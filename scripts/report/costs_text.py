@@ -71,7 +71,7 @@ def categories_text(c: ServerCost) -> str:
             f"kernel. Largest: {named}.")
     peer = [s for s in c.shares if s.category == PEER_CATEGORY and s.pct["mean"] > 0]
     if peer:
-        text += (f" Of its time, {interval(peer[0].pct)} ({fmt(peer[0].core_pct)} % of a core) "
+        text += (f" {interval(peer[0].pct)} of its time, {fmt(peer[0].core_pct)} % of a core, "
                  "went to delivering its own packets, mostly acks, into the load generator's "
                  "socket: the network path's loopback runs the peer's receive in the sender's "
                  "context, work a real network card would leave to the client's host, so the "
