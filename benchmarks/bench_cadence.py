@@ -42,9 +42,8 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "benchmarks"))
 
 from bench_tools import start_server, table  # noqa: E402
-from scripts.cell import read_summary  # noqa: E402
-from scripts.loadshape import Shape, shapes  # noqa: E402
-from scripts.measure import wait_for_file  # noqa: E402
+from scripts.parse.cell import read_summary  # noqa: E402
+from scripts.core.loadshape import Shape, shapes  # noqa: E402
 
 RATE_BYTES_PER_S = 125_000  # 1 Mbps
 # tcpkali's steady part: after its connections ramp up (100 per second),

@@ -11,7 +11,7 @@
 4. A kernel profile's time beyond its window, against a plain cell's,
    interleaved (target: at most 2 s), and the post-processing of a
    perf.data of about 10 MB (perf script, classification and folding,
-   scripts.profiles parse; target: at most 10 s).
+   scripts.parse.profiles parse; target: at most 10 s).
 
 Usage: python benchmarks/bench_pipeline.py [--bin build/bin] [--reps 3]
 """
@@ -29,10 +29,11 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from scripts.aggregate import aggregate  # noqa: E402
-from scripts.cell import parse_cell, write_tables  # noqa: E402
-from scripts.netpath import NetPath, not_permitted  # noqa: E402
-from scripts.profiles import parse as parse_profile  # noqa: E402
+from scripts.dataset.aggregate import aggregate  # noqa: E402
+from scripts.core.files import write_tables  # noqa: E402
+from scripts.parse.cell import parse_cell  # noqa: E402
+from scripts.host.netpath import NetPath, not_permitted  # noqa: E402
+from scripts.parse.profiles import parse as parse_profile  # noqa: E402
 
 
 # Seconds of warm-up of each cell measured here.
@@ -120,10 +121,10 @@ def parse_100(bin_dir: Path, work: Path) -> None:
           f"{parsed:.2f} s, total {total:.2f} s ({len(tables['top_procs'])} process rows)")
     started = time.monotonic()
     for i in range(5):
-        subprocess.run([sys.executable, "-m", "scripts.cell", str(raws[i]),
+        subprocess.run([sys.executable, "-m", "scripts.parse.cell", str(raws[i]),
                         str(work / "cli" / f"c{i}")], cwd=REPO, check=True)
     per_job = (time.monotonic() - started) / 5
-    print(f"as the pipeline runs it, one `python -m scripts.cell` per cell: "
+    print(f"as the pipeline runs it, one `python -m scripts.parse.cell` per cell: "
           f"{per_job:.2f} s per cell (Python and pandas start-up included), "
           f"{100 * per_job:.0f} s for 100")
 

@@ -1,7 +1,7 @@
 """Benchmark of one context switch on this host (prints figures; not a test).
 
 What the concurrency models pay per switch, from the ping-pong
-microbenchmarks of scripts.switchcost (tools/switchcost, tools/goswitch):
+microbenchmarks of scripts.measure.switchcost (tools/switchcost, tools/goswitch):
 per model (process, thread, goroutine) and placement (both sides on one
 CPU; one on each of two), the median nanoseconds per switch over the runs,
 its range and its spread ((max - min) / median), once the round trip's
@@ -24,8 +24,9 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from bench_tools import table  # noqa: E402
-from scripts import switchcost  # noqa: E402
-from scripts.hostlock import HostLock  # noqa: E402
+from scripts.core.cpustat import cpu_list  # noqa: E402
+from scripts.measure import switchcost  # noqa: E402
+from scripts.core.hostlock import HostLock  # noqa: E402
 
 
 def host() -> str:
@@ -71,7 +72,7 @@ def main() -> None:
 
     print(f"one context switch: {host()}")
     print(f"{args.runs} runs of {args.seconds:g} s per mode, interleaved; same CPU: "
-          f"{args.cpu}; across: {switchcost.fmt_cpus(across) if across else 'n/a (one CPU)'}")
+          f"{args.cpu}; across: {cpu_list(across) if across else 'n/a (one CPU)'}")
     with HostLock("bench_switchcost", who="bench_switchcost"):
         try:
             data = switchcost.measure(args.bin / "switchcost", args.bin / "goswitch",

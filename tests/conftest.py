@@ -15,12 +15,12 @@ from pathlib import Path
 import psutil
 import pytest
 
-from scripts import measure
+from scripts.measure import run as measure
 
 REPO = Path(__file__).resolve().parents[1]
-# The 2022 study's raw logs live outside the project (their licence): see
-# ../shared/data/papayachat-2022/README.md.
-LOGS_2022 = Path(os.environ.get("PAPAYA_2022_LOGS", "/work/shared/data/papayachat-2022"))
+# The 2022 study's raw logs, with the facts of how they were taken
+# (data/study-2022/README.md).
+LOGS_2022 = REPO / "data" / "study-2022"
 # Every server under the contract tests: its program and arguments. The
 # 2022 Go variant is goroutines relaying as the 2022 server did.
 SERVERS = {"papayachat": ("papayachat", []), "goroutines": ("goroutines", []),

@@ -6,10 +6,10 @@ import gzip
 import json
 
 import pytest
-
 from conftest import REPO
-from scripts import attribution, perfscript
-from scripts.attribution import AttributionError, Classifier, Frame, load_rules
+
+from scripts.parse import attribution, perfscript
+from scripts.parse.attribution import AttributionError, Classifier, Frame, load_rules
 
 DATA = REPO / "tests/data/perf"
 SCHED = "kernel: scheduler and context switch"

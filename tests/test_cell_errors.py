@@ -8,7 +8,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from conftest import REPO
 from test_measure import measure
 
@@ -22,7 +21,7 @@ def raw_cell(bin_dir, tmp_path_factory) -> Path:
 
 
 def parse(raw: Path, out: Path, wrap: list[str] | None = None):
-    return subprocess.run([*(wrap or []), sys.executable, "-m", "scripts.cell", str(raw),
+    return subprocess.run([*(wrap or []), sys.executable, "-m", "scripts.parse.cell", str(raw),
                            str(out)], cwd=REPO, capture_output=True, text=True, timeout=120)
 
 

@@ -4,9 +4,9 @@ its key and an accepted spelling."""
 
 import pytest
 import yaml
-
 from conftest import REPO
-from scripts.config import ConfigError, check, typed
+
+from scripts.core.config import ConfigError, check, typed
 
 SCHEMA = yaml.safe_load((REPO / "workflow/schemas/config.schema.yaml").read_text())
 CONFIG = yaml.safe_load((REPO / "config/config.yaml").read_text())

@@ -7,10 +7,10 @@ import math
 import pandas as pd
 import pytest
 
+from scripts.analyse.stats import POINT
 from scripts.report.costs import PEER_CATEGORY, SWITCH_CATEGORIES, costs
 from scripts.report.costs_text import costs_long, costs_short
 from scripts.report.tables import cost_table
-from scripts.stats import POINT
 
 SCHED, WAKE = SWITCH_CATEGORIES
 T_975_DF1 = 12.706205  # Student t, 0.975 quantile, 1 degree of freedom (tables)

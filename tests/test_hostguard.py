@@ -12,10 +12,10 @@ import time
 from pathlib import Path
 
 import psutil
-
 from conftest import REPO
-from scripts import orphans
-from scripts.hostlock import LOCK_PATH, HostLock
+
+from scripts.core.hostlock import LOCK_PATH, HostLock
+from scripts.host import orphans
 
 
 def start_measure(bin_dir: Path, out: Path, clients: int, frames: int) -> subprocess.Popen:
@@ -41,7 +41,7 @@ def wait_until_loaded(out: Path, proc: subprocess.Popen) -> None:
 
 def watchdog_of(proc: subprocess.Popen) -> psutil.Process:
     return next(p for p in psutil.Process(proc.pid).children()
-                if "scripts.orphans" in p.cmdline())
+                if "scripts.host.orphans" in p.cmdline())
 
 
 def gone_within(pids: list[int], seconds: float) -> bool:
@@ -131,7 +131,7 @@ def test_a_data_job_never_runs_beside_a_measurement(tmp_path):
     """Parsing, statistics, charts and the report hold the lock shared:
     one started during a measurement waits for its end."""
     with HostLock("a measurement"):
-        job = subprocess.Popen([sys.executable, "-m", "scripts.stats", str(tmp_path / "none"),
+        job = subprocess.Popen([sys.executable, "-m", "scripts.analyse.stats", str(tmp_path / "none"),
                                 str(tmp_path / "stats")], cwd=REPO, stderr=subprocess.PIPE,
                                text=True)
         # Held until the job says it waits, however slowly it starts.

@@ -2,7 +2,7 @@
 
 import resource
 
-from scripts import limits
+from scripts.host import limits
 
 
 def test_every_limit_of_a_small_cell_fits_and_is_recorded():

@@ -13,7 +13,6 @@ from pathlib import Path
 
 import psutil
 import pytest
-
 from conftest import wait_for_file
 from receiver import CountingServer
 

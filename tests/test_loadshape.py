@@ -3,7 +3,7 @@ named shapes, and the errors that name the key."""
 
 import pytest
 
-from scripts.loadshape import LoadShapeError, Shape, label, main_label, seconds, shapes
+from scripts.core.loadshape import LoadShapeError, Shape, label, main_label, seconds, shapes
 
 BASE = {"write_interval": "1100us", "phases": "aligned", "burst": 1, "load_defs": {}}
 

@@ -13,10 +13,11 @@ from pathlib import Path
 
 import psutil
 import pytest
-
 from conftest import REPO
-from scripts.cell import AGREE_ABS_S, AGREE_REL, parse_cell
-from scripts.measure import command_files
+
+from scripts.core.flags import AGREE_ABS_S, AGREE_REL
+from scripts.measure.run import command_files
+from scripts.parse.cell import parse_cell
 
 FAULTY = f"{sys.executable} {REPO / 'tests/servers/faulty.py'}"
 

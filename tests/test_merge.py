@@ -7,9 +7,9 @@ import sys
 from pathlib import Path
 
 import pandas as pd
-
 from conftest import REPO, copy_repo, snakemake
-from scripts.study import TABLES
+
+from scripts.core.study import TABLES
 
 
 def as_host(measured: Path, dest: Path, host: str | None, vcpus: int | None) -> Path:
@@ -29,7 +29,7 @@ def as_host(measured: Path, dest: Path, host: str | None, vcpus: int | None) -> 
 
 
 def merge(out: Path, *folders: Path):
-    return subprocess.run([sys.executable, "-m", "scripts.merge", str(out),
+    return subprocess.run([sys.executable, "-m", "scripts.dataset.merge", str(out),
                            *map(str, folders)], cwd=REPO, capture_output=True,
                           text=True, timeout=60)
 

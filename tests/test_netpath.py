@@ -14,10 +14,10 @@ from pathlib import Path
 import pandas as pd
 import psutil
 import pytest
-
 from conftest import REPO, SNAKEMAKE, TINY, copy_repo
-from scripts import netpath
-from scripts.cell import parse_cell
+
+from scripts.host import netpath
+from scripts.parse.cell import parse_cell
 
 HOST_LO_RPS = Path("/sys/class/net/lo/queues/rx-0/rps_cpus")
 # A user namespace of its own: root inside, but the host refuses it network

@@ -10,11 +10,12 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-
 from conftest import LOGS_2022, SNAKEMAKE, TINY, copy_repo, snakemake, text_of
-from scripts.cell import AGREE_ABS_S, AGREE_REL
+
+from scripts.core.flags import AGREE_ABS_S, AGREE_REL
+from scripts.core.study import CHARTS
 from scripts.report.words import fmt, times
-from scripts.study import CHARTS
+
 
 def test_tiny_matrix_yields_the_dataset(measured):
     assert " " in str(measured)  # built and measured from a path with a space

@@ -13,10 +13,11 @@ from pathlib import Path
 import pandas as pd
 import psutil
 import pytest
-
 from conftest import REPO, TINY, chromium_dom, snakemake, text_of
-from scripts import profiles
-from scripts.study import PROFILE_CHARTS
+
+from scripts.core.study import PROFILE_CHARTS
+from scripts.parse import profiles
+
 
 def profile(bin_dir: Path, out: Path, server: str, env: dict | None = None):
     cmd = [sys.executable, "-m", "scripts.measure", "--server", server,

@@ -11,7 +11,6 @@ import subprocess
 from pathlib import Path
 
 import pytest
-
 from conftest import REPO, TINY, copy_repo
 
 SNAKEMAKE = ".venv/bin/snakemake"
@@ -40,7 +39,7 @@ README = {
                 "one-node Slurm"),
     f"{SNAKEMAKE} --cores 1 --config loadgen_host=bench@vm2 server_address=10.0.0.5 "
     "remote_loadgen=/home/bench/papaya-bench/build/bin/loadgen": ("run", ["-n"]),
-    f"{SNAKEMAKE} --cores 1 --config 'import=[../shared/data/papayachat-2022]'": (
+    f"{SNAKEMAKE} --cores 1 --config 'import=[data/study-2022]'": (
         "skip", "the logs sit outside the checkout's copy here: tests/test_pipeline.py "
                 "imports them for real, tests/test_study2022.py checks the table"),
     "make bench": ("skip", "a benchmark of several minutes, run by hand; "

@@ -16,10 +16,10 @@ from pathlib import Path
 import pandas as pd
 import psutil
 import pytest
-
 from conftest import REPO, TINY, copy_repo, snakemake
-from scripts import netpath
-from scripts.cell import parse_cell
+
+from scripts.host import netpath
+from scripts.parse.cell import parse_cell
 
 HERE, THERE = "169.254.78.1", "169.254.78.2"  # link-local, on the test's own link
 SSHD = Path("/usr/sbin/sshd")

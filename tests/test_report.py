@@ -15,11 +15,12 @@ from pathlib import Path
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
-
 from conftest import REPO, chromium_dom, text_of
-from scripts import charts, stats
+
+from scripts.analyse import stats
+from scripts.core.study import CHARTS
+from scripts.report import charts
 from scripts.report.__main__ import main as report_main
-from scripts.study import CHARTS
 
 T_975_DF2 = 4.302653  # Student t, 0.975 quantile, 2 degrees of freedom (tables)
 DESCRIBE = ["papayachat=C, one process per client", "goroutines=Go, one goroutine per client"]
@@ -503,7 +504,7 @@ def test_report_takes_the_environment_from_the_cells_table(tmp_path):
     # The hosts table: host, vCPU levels, cells, kernel, CPU model, CPUs.
     assert "testhost 1, 2 24 6.1.0-test Test CPU 3 2030-01-01" in text
     assert ('rate 1Mbps, message "message\\n", warm-up 2.0 s, load tolerance 0.02') in text
-    assert "load shapes (scripts/loadshape.py) 1100us" in text
+    assert "load shapes (scripts/core/loadshape.py) 1100us" in text
     assert "3 frames per cell at 1.00 s" in text
     assert "cc: cc (Test) 12.2.0; go: go version go1.27.3; top: top from procps-ng" in text
     assert "(load_tolerance: 0.02)" in text

@@ -5,7 +5,6 @@ import ast
 import re
 
 import pytest
-
 from conftest import REPO
 
 MODULES = sorted((REPO / "scripts/report").glob("*.py"))

@@ -8,7 +8,6 @@ import sys
 
 import pandas as pd
 import pytest
-
 from conftest import REPO, TINY, copy_repo
 
 SLURM = REPO / "workflow" / "slurm"

@@ -7,16 +7,16 @@ import sys
 
 import pandas as pd
 import pytest
-
 from conftest import LOGS_2022, REPO
-from scripts.bsdtop import parse_bsdtop
-from scripts.imported import import_folders
+
+from scripts.analyse.stats import on_main, t_quantile
+from scripts.analyse.table2022 import paper_csv, study_table
+from scripts.dataset.imported import import_folders
+from scripts.parse.bsdtop import parse_bsdtop
+from scripts.parse.top import TopParseError
 from scripts.report.study2022 import study2022
 from scripts.report.study2022_text import study2022_long
 from scripts.report.words import times
-from scripts.stats import on_main, t_quantile
-from scripts.study2022 import paper_csv, study_table
-from scripts.topparse import TopParseError
 
 FIXTURES = REPO / "tests/data/bsdtop"
 
@@ -110,8 +110,8 @@ def test_the_real_2022_logs_give_the_published_gap(tmp_path):
     """The published claim: the Go server far above the C one at every
     client level, about 14 times at 64 clients, by the paper's rule."""
     imported = tmp_path / "imported_frames.parquet"
-    for cmd in (["scripts.imported", str(imported), str(LOGS_2022)],
-                ["scripts.study2022", str(imported), str(tmp_path)]):
+    for cmd in (["scripts.dataset.imported", str(imported), str(LOGS_2022)],
+                ["scripts.analyse.table2022", str(imported), str(tmp_path)]):
         res = subprocess.run([sys.executable, "-m", *cmd], cwd=REPO, capture_output=True,
                              text=True, timeout=120)
         assert res.returncode == 0, res.stderr

@@ -1,5 +1,5 @@
 """Tests for the context-switch microbenchmarks: tools/switchcost,
-tools/goswitch and scripts.switchcost, run against the real programs for a
+tools/goswitch and scripts.measure.switchcost, run against the real programs for a
 tenth of a second each."""
 
 import json
@@ -13,7 +13,8 @@ import pandas as pd
 import psutil
 import pytest
 
-from scripts import switchcost
+from scripts.measure import switchcost
+from scripts.parse import switchcost as switch_table
 
 SECONDS = "0.1"
 KEYS = {"mode", "cpus", "round_trips", "elapsed_ns", "ns_per_round_trip"}
@@ -186,7 +187,7 @@ def test_a_dead_child_is_reported_and_reaped(programs):
     assert_gone(child, timeout=0.1)
 
 
-# ---- scripts.switchcost ----
+# ---- scripts.measure.switchcost ----
 
 def test_the_module_measures_and_summarises(programs, tmp_path):
     out = tmp_path / "results" / "vcpus1.json"
@@ -199,12 +200,12 @@ def test_the_module_measures_and_summarises(programs, tmp_path):
     modes = 5 + (3 if across else 0)
     assert len(data["records"]) == 2 * modes
 
-    df = switchcost.table(data)
-    assert list(df.columns) == list(switchcost.COLUMNS)
+    df = switch_table.table(data)
+    assert list(df.columns) == list(switch_table.COLUMNS)
     assert set(df["model"]) == {"process", "thread", "goroutine"}
     assert (df["overhead_ns_per_round_trip"] < df["ns_per_round_trip"]).all(), df
     assert (df["ns_per_switch"] > 0).all(), df
-    summary = switchcost.summary(df)
+    summary = switch_table.summary(df)
     placements = ["same_cpu", "across_cpus"] if across else ["same_cpu"]
     assert list(summary[["model", "placement"]].itertuples(index=False, name=None)) == \
         [(m, p) for m in ("process", "thread", "goroutine") for p in placements]
@@ -213,9 +214,9 @@ def test_the_module_measures_and_summarises(programs, tmp_path):
     assert (summary["spread_pct"] >= 0).all()
 
     table = out.parent / "switch_costs.parquet"
-    assert switchcost.main(["gather", str(table), str(out)]) == 0
+    assert switch_table.main([str(table), str(out)]) == 0
     gathered = pd.read_parquet(table)
-    assert list(gathered.columns) == ["host", "vcpus", *switchcost.COLUMNS]
+    assert list(gathered.columns) == ["host", "vcpus", *switch_table.COLUMNS]
     assert len(gathered) == len(df) and gathered["vcpus"].isna().all()
 
 
@@ -227,10 +228,10 @@ def test_table_subtracts_the_median_baseline():
         {"program": "switchcost", "mode": "processes", "placement": p, "run": 1,
          "cpus": c, "ns_per_round_trip": ns}
         for p, c, ns in (("same_cpu", [1], 5100), ("across_cpus", [0, 1], 41100))]
-    df = switchcost.table(records)
+    df = switch_table.table(records)
     assert df["overhead_ns_per_round_trip"].tolist() == [1100, 1100]
     assert df["ns_per_switch"].tolist() == [2000, 20000]
-    assert list(switchcost.summary(df)["placement"]) == ["same_cpu", "across_cpus"]
+    assert list(switch_table.summary(df)["placement"]) == ["same_cpu", "across_cpus"]
 
 
 @pytest.mark.parametrize("failing", ["switchcost", "goswitch"])

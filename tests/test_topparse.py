@@ -1,4 +1,4 @@
-"""Tests for scripts/topparse.py.
+"""Tests for scripts/parse/top.py.
 
 The procps4_* fixtures are real `top -b` output of procps-ng 4.0.2 (made with
 an empty HOME, so no toprc applied): the default full listing, -c -w 512
@@ -15,7 +15,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from scripts.topparse import TopParseError, parse_top
+from scripts.parse.top import TopParseError, parse_top
 
 DATA = Path(__file__).parent / "data" / "top"
 KIB_PER_MIB = 1024
@@ -69,10 +69,10 @@ def test_procps4_long_command_lines():
     procs = parse_top(DATA / "procps4_cmdline_w512.txt").procs
     assert len(procs) == 6
     busy = row(procs, 2, 13652)
-    assert busy["command"] == "/work/main/.venv/bin/python -c while True: pass"
+    assert busy["command"] == "/opt/bench/.venv/bin/python -c while True: pass"
     assert busy["cpu_pct"] == 95.2
     worker = row(procs, 1, 13653)["command"]
-    assert worker.startswith("/work/main/.venv/bin/python -c import time; "
+    assert worker.startswith("/opt/bench/.venv/bin/python -c import time; "
                              "time.sleep(60) --papaya-worker --config=")
     # Cut by top at the 512 columns of -w 512, with its truncation mark.
     assert worker.endswith(" --pad-025 --pad-026 --pa+")

@@ -5,10 +5,11 @@ import argparse
 import sys
 from pathlib import Path
 
-from scripts.hostlock import HostLock
+from scripts.analyse.stats import DatasetError
+from scripts.core.files import write_text
+from scripts.core.hostlock import HostLock
+from scripts.core.study import EXPECTED_VCPUS
 from scripts.report.page import Inputs, ReportError, render
-from scripts.stats import DatasetError
-from scripts.study import EXPECTED_VCPUS
 
 
 def description(text: str) -> tuple[str, str]:
@@ -26,9 +27,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dataset", type=Path, required=True,
                         help="folder with cells.parquet and top_frames.parquet")
     parser.add_argument("--summary", type=Path, required=True,
-                        help="summary.parquet from scripts.stats")
+                        help="summary.parquet from scripts.analyse.stats")
     parser.add_argument("--charts", type=Path, required=True,
-                        help="folder with the NAME.vl.json specs from scripts.charts")
+                        help="folder with the NAME.vl.json specs from scripts.report.charts")
     parser.add_argument("--reference", metavar="SERVER",
                         help="the server every other is compared with (default: the first "
                              "measured, by name)")
@@ -38,13 +39,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--exclude-flagged", action="store_true",
                         help="leave flagged cells out of every figure, saying so")
     parser.add_argument("--study-2022", type=Path, metavar="PARQUET",
-                        help="study_2022.parquet from scripts.study2022: adds the 2022 "
+                        help="study_2022.parquet from scripts.analyse.table2022: adds the 2022 "
                              "study's section")
     parser.add_argument("--profiles", type=Path, metavar="FOLDER",
-                        help="the folder with the profile tables (scripts.profiles) and, in "
+                        help="the folder with the profile tables (scripts.parse.profiles) and, in "
                              "--charts, their charts: adds where the CPU goes")
     parser.add_argument("--switch-costs", type=Path, metavar="PARQUET",
-                        help="switch_costs.parquet from scripts.switchcost: what one context "
+                        help="switch_costs.parquet from scripts.measure.switchcost: what one context "
                              "switch costs on the host")
     parser.add_argument("--main-load", metavar="LABEL",
                         help="the load shape H1 and H2 are answered at (default: the one "
@@ -63,14 +64,12 @@ def main(argv: list[str] | None = None) -> int:
     except ReportError as exc:
         print(f"report: {exc}", file=sys.stderr)
         return 1
-    tmp = args.out.with_name(f".{args.out.name}.partial")
-    tmp.write_text(page)
-    tmp.rename(args.out)
+    write_text(args.out, page)
     print(f"report: {args.out} ({len(page) / 1e6:.1f} MB)")
     return 0
 
 
 if __name__ == "__main__":
-    # Never beside another run's measurement (scripts.hostlock).
+    # Never beside another run's measurement (scripts.core.hostlock).
     with HostLock("the report", who="report", shared=True):
         sys.exit(main())

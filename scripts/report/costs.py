@@ -10,7 +10,8 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from scripts.stats import POINT, Comparison, compare, mean_ci
+from scripts.analyse.stats import POINT, Comparison, compare, mean_ci
+from scripts.parse.switchcost import summary
 
 # The categories a context switch's cost lands in: the switch itself and
 # the wake-up that causes it (the microbenchmark prices both together).
@@ -57,15 +58,12 @@ class ServerCost:
     def share(self, category: str) -> Share:
         return next(s for s in self.shares if s.category == category)
 
-    def sum_pct(self, categories) -> float:
-        return sum(s.pct["mean"] for s in self.shares if s.category in categories)
-
 
 @dataclass(frozen=True)
 class Costs:
     levels: list[ServerCost]  # every profiled (server, vcpus, clients) with cells
     per_clients: pd.DataFrame  # every (server, vcpus, clients, category): mean and interval
-    switch: pd.DataFrame  # scripts.switchcost.summary per vCPU level
+    switch: pd.DataFrame  # scripts.parse.switchcost.summary per vCPU level
     unavailable: list[str]  # why profiles could not be recorded, if so
 
     @property
@@ -76,8 +74,6 @@ class Costs:
 
 
 def switch_summary(switch_costs: pd.DataFrame) -> pd.DataFrame:
-    from scripts.switchcost import summary
-
     if switch_costs.empty:
         return pd.DataFrame()
     parts = [summary(g).assign(vcpus=v) for v, g in switch_costs.groupby("vcpus")]

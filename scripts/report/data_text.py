@@ -4,11 +4,10 @@ the page template adds emphasis and escapes."""
 
 import pandas as pd
 
+from scripts.analyse.stats import GROUP
 from scripts.report.facts import Certainty
 from scripts.report.quality import Quality, utc
-from scripts.report.words import (CONFIDENCE_TEXT, commas, counts, distinct, fmt, listing,
-                                  plural)
-from scripts.stats import GROUP
+from scripts.report.words import CONFIDENCE_TEXT, commas, counts, distinct, fmt, listing, plural
 
 # The load settings, as column -> how one is written; the load shape
 # (write interval, phases, burst) is a dimension, listed with the others.
@@ -36,7 +35,7 @@ def environment(q: Quality) -> dict[str, str]:
     return {
         "servers": distinct(cells["server"]),
         "network paths": distinct(cells["network"]),
-        "load shapes (scripts/loadshape.py)": distinct(cells["load"]),
+        "load shapes (scripts/core/loadshape.py)": distinct(cells["load"]),
         "vCPU levels": commas(q.measured) + (f" (not measured: {commas(q.missing)})"
                                              if q.missing else ""),
         "server's CPUs per level": "; ".join(

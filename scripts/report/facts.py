@@ -14,15 +14,15 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from scripts.cell import FLAGS
-from scripts.stats import CONFIDENCE, POINT, Comparison, compare, t_quantile, vcpu_levels
+from scripts.analyse.stats import CONFIDENCE, POINT, Comparison, compare, t_quantile, vcpu_levels
+from scripts.core.flags import FLAGS
 
 
 @dataclass(frozen=True)
 class Study:
     """What every finding is computed from."""
-    summary: pd.DataFrame  # scripts.stats.summarize on one network path, indexed by POINT
-    reps: pd.DataFrame  # scripts.stats.per_repetition on that path: one row per cell
+    summary: pd.DataFrame  # scripts.analyse.stats.summarize on one network path, indexed by POINT
+    reps: pd.DataFrame  # scripts.analyse.stats.per_repetition on that path: one row per cell
     servers: list[str]  # the reference first, then the others
     expected: list[int]  # the vCPU levels H2 asks about
 

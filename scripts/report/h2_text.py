@@ -2,8 +2,8 @@
 long for the H2 section. Plain text: the page template adds emphasis."""
 
 from scripts.report.facts import H2Facts, Scaling
-from scripts.report.words import (LEVEL_TEXT, Answer, ci, commas, comparison, flagged_words,
-                                  fmt, listing, plural, possessive, times)
+from scripts.report.words import (LEVEL_TEXT, Answer, ci, commas, comparison, flagged_words, fmt,
+                                  listing, plural, possessive, times)
 
 
 def missing_words(h: H2Facts, expected: list[int]) -> str:

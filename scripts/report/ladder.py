@@ -9,8 +9,8 @@ Each step isolates one cost: the server pairs differ in that one respect
 
 from dataclasses import dataclass
 
+from scripts.analyse.stats import Difference, difference
 from scripts.report.facts import Study
-from scripts.stats import Difference, difference
 
 # (upper, lower, what the difference isolates), from the floor up.
 STEPS = [

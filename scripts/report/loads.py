@@ -13,9 +13,8 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from scripts.analyse.stats import Comparison, compare, main_load, main_path
 from scripts.report.network import verdict
-from scripts.stats import Comparison, compare, main_load, main_path
-
 
 # The cells' columns these facts read.
 LOAD_COLUMNS = ["load", "write_interval_s", "load_phases", "load_burst",
@@ -118,7 +117,7 @@ def applies(main: ShapeFigures, shapes: list[ShapeFigures],
 
 def loads(cells: pd.DataFrame, summary: pd.DataFrame, reps: pd.DataFrame, reference: str,
           preferred: str | None = None) -> LoadFacts:
-    """cells, summary and reps (scripts.stats.per_repetition) of the whole
+    """cells, summary and reps (scripts.analyse.stats.per_repetition) of the whole
     dataset; only the main network path's rows are used."""
     network = main_path(summary)
     main = main_load(summary, preferred)

@@ -85,7 +85,7 @@ def loads_short(f: LoadFacts) -> str:
 
 
 def loads_long(f: LoadFacts) -> list[str]:
-    texts = [f"Shapes measured on the main network path: "
+    texts = ["Shapes measured on the main network path: "
              + "; ".join(shape_words(s) for s in f.shapes) + "."]
     if not f.several:
         texts.append("Only one load shape was measured, so how the answer depends on it "

@@ -12,9 +12,9 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from scripts.netpath import PATHS
+from scripts.analyse.stats import Comparison, compare, main_path
+from scripts.core.study import NETWORK_PATHS
 from scripts.report.facts import Flagged, flagged
-from scripts.stats import Comparison, compare, main_path
 
 # A group of repetitions here: cells and reps come at one load shape.
 KEYS = ["server", "network", "vcpus", "clients"]
@@ -77,7 +77,7 @@ class PathFigures:
 class NetworkFacts:
     main: str  # H1 and H2 are answered on this path
     base: str | None  # loopback, when measured beside the main path
-    paths: list[PathFigures]  # every path measured, in PATHS order
+    paths: list[PathFigures]  # every path measured, in NETWORK_PATHS order
     moved: list[Moved]
     answers: list[AnswerChange]
     flagged: Flagged  # among the cells of the paths compared
@@ -100,9 +100,9 @@ def path_figures(cells: pd.DataFrame, path: str) -> PathFigures:
 
 
 def network(cells: pd.DataFrame, reps: pd.DataFrame, reference: str) -> NetworkFacts:
-    """reps: scripts.stats.per_repetition of the cells, every path, one
+    """reps: scripts.analyse.stats.per_repetition of the cells, every path, one
     load shape (stats.at_load)."""
-    measured = sorted(cells["network"].unique(), key=PATHS.index)
+    measured = sorted(cells["network"].unique(), key=NETWORK_PATHS.index)
     main = main_path(cells)
     base = "loopback" if main != "loopback" and "loopback" in measured else None
     figures = [path_figures(cells, p) for p in measured]

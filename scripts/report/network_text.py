@@ -3,8 +3,7 @@ short for the Findings, long for the network section. Plain text."""
 
 from scripts.report.network import AnswerChange, NetworkFacts, PathFigures, verdict
 from scripts.report.tables import Table
-from scripts.report.words import (LEVEL_TEXT, flagged_words, listing, p_value, plural,
-                                  sentence, span)
+from scripts.report.words import LEVEL_TEXT, flagged_words, listing, p_value, plural, sentence, span
 
 HOW = {
     "loopback": "over the host's loopback, where most of the receive path (softirq, and the "

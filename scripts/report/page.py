@@ -11,9 +11,11 @@ import jinja2
 import pandas as pd
 import vl_convert
 
-from scripts.charts import EMBED_OPTIONS
-from scripts.netpath import PATHS
+from scripts.analyse.stats import (BOOTSTRAP_RESAMPLES, POINT, DatasetError, at_load, load_dataset,
+                                   on_main, per_repetition, require, summarize)
+from scripts.core.study import CHARTS, NETWORK_PATHS, PROFILE_CHARTS
 from scripts.report import facts, tables
+from scripts.report.charts import EMBED_OPTIONS
 from scripts.report.costs import costs
 from scripts.report.costs_text import AGREE_FACTOR, costs_long, costs_short
 from scripts.report.data_text import certainty_words, environment, quality_long, quality_short
@@ -29,9 +31,6 @@ from scripts.report.quality import CELL_COLUMNS, quality
 from scripts.report.study2022 import study2022
 from scripts.report.study2022_text import study2022_long, study2022_short
 from scripts.report.words import CONFIDENCE_TEXT, LEVEL_TEXT, listing
-from scripts.stats import (BOOTSTRAP_RESAMPLES, POINT, DatasetError, at_load, load_dataset,
-                           on_main, per_repetition, require, summarize)
-from scripts.study import CHARTS, PROFILE_CHARTS
 
 TEMPLATES = Path(__file__).with_name("templates")
 
@@ -98,7 +97,7 @@ def context(cells: pd.DataFrame, summary: pd.DataFrame, inputs: Inputs) -> dict:
         "ladder": ladder_context(study),
         "load_headline": headline(shapes), "loads_short": loads_short(shapes),
         "loads_long": loads_long(shapes), "loads_table": loads_table(shapes),
-        "path_order": ", then ".join(reversed(PATHS)),
+        "path_order": ", then ".join(reversed(NETWORK_PATHS)),
         "environment": environment(q),
         "hosts_table": tables.hosts_table(cells), "summary_table": tables.summary_table(summary),
         "quality_table": tables.quality_table(q.per_cell),

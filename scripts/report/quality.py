@@ -7,12 +7,11 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from scripts.cell import (AGREE_ABS_S, AGREE_REL, AUX_BUSY_FLAG_PCT, FLAGS,
-                          NOISE_FLAGS, OTHER_BUSY_PCT, STEAL_FLAG_PCT, flag_reasons)
-from scripts.measure import QUIET_BUSY_PCT
-from scripts.stats import GROUP, vcpu_levels
+from scripts.analyse.stats import GROUP, vcpu_levels
+from scripts.core.flags import (AGREE_ABS_S, AGREE_REL, AUX_BUSY_FLAG_PCT, FLAGS, NOISE_FLAGS,
+                                OTHER_BUSY_PCT, QUIET_BUSY_PCT, STEAL_FLAG_PCT, flag_reasons)
 
-# The cells columns the report reads beyond those scripts.stats needs.
+# The cells columns the report reads beyond those scripts.analyse.stats needs.
 CELL_COLUMNS = [
     "host", "started_utc", "ended_utc", "kernel", "cpu_model", "host_cpus", "aux_cpus",
     "server_cpus", "gomaxprocs", "cc_version", "go_version", "top_version", "rate",

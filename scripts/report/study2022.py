@@ -12,7 +12,6 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-
 C, GO = "papayachat-2022", "goroutines-2022"
 # Today's servers the 2022 variants are set against on Linux.
 TODAY = {C: "papayachat", GO: "goroutines"}

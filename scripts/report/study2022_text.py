@@ -4,7 +4,7 @@ and what remains. Plain text; the template escapes it."""
 
 import math
 
-from scripts.report.study2022 import C, GO, TODAY, Level, Study2022
+from scripts.report.study2022 import GO, TODAY, C, Level, Study2022
 from scripts.report.words import fmt, times
 
 

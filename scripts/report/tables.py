@@ -6,14 +6,14 @@ from typing import Callable
 
 import pandas as pd
 
+from scripts.analyse.stats import COLUMNS
 from scripts.report.costs import GO_CATEGORIES, SWITCH_CATEGORIES, Costs
 from scripts.report.costs_text import BETWEEN, PLACEMENT_TEXT, agrees, interval
-from scripts.report.facts import H1Level
 from scripts.report.data_text import when
+from scripts.report.facts import H1Level
 from scripts.report.h1_text import ranking_row
 from scripts.report.quality import hosts_frame
 from scripts.report.words import CONFIDENCE_TEXT, commas, fmt
-from scripts.stats import COLUMNS
 
 
 @dataclass(frozen=True)

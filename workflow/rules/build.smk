@@ -1,6 +1,6 @@
 # Building the servers and the measurement tools from source. A build reruns
 # only when its sources change, and so do the cells that use its output.
-# Builds hold the host's lock shared (scripts/hostlock.py): never beside a
+# Builds hold the host's lock shared (scripts/core/hostlock.py): never beside a
 # measurement of another run.
 
 
@@ -22,7 +22,7 @@ rule build_tool:
     message:
         "Building {wildcards.tool}"
     shell:
-        "python -m scripts.hostlock build --"
+        "python -m scripts.core.hostlock build --"
         ' make -s -C tools/{wildcards.tool} BIN="$PWD/{params.bin}" > {log} 2>&1'
 
 
@@ -42,4 +42,4 @@ rule build_server:
     message:
         "Building server {wildcards.server}"
     shell:
-        "python -m scripts.hostlock build -- sh -c {params.build:q} > {log} 2>&1"
+        "python -m scripts.core.hostlock build -- sh -c {params.build:q} > {log} 2>&1"

@@ -11,12 +11,19 @@ import yaml
 from snakemake.exceptions import WorkflowError
 
 sys.path.insert(0, workflow.basedir)
-from scripts.config import ConfigError, check, typed
-from scripts.cpus import CpuPlanError, plan_cpus
-from scripts.imported import LogImportError, log_files
-from scripts.loadshape import LoadShapeError, main_label, shapes
-from scripts.netpath import PATHS, plan_paths
-from scripts.study import CHARTS, EXPECTED_VCPUS, PROFILE_CHARTS, PROFILE_TABLES, TABLES
+from scripts.core.codedeps import code_of
+from scripts.core.config import ConfigError, check, typed
+from scripts.host.cpus import CpuPlanError, plan_cpus
+from scripts.dataset.imported import LogImportError, log_files
+from scripts.core.loadshape import LoadShapeError, main_label, shapes
+from scripts.host.netpath import PATHS, plan_paths
+from scripts.core.study import (
+    CHARTS,
+    EXPECTED_VCPUS,
+    PROFILE_CHARTS,
+    PROFILE_TABLES,
+    TABLES,
+)
 
 # Command-line values are read as YAML, as config.yaml is, and every
 # error names its key.
@@ -166,37 +173,14 @@ def tool_sources(wildcards):
 
 # The Python modules a job imports count as its inputs: Snakemake sees
 # only the code written in the workflow, and a changed parser must reparse.
-MEASURE_CODE = [
-    "scripts/measure.py",
-    "scripts/perfrecord.py",
-    "scripts/procfs.py",
-    "scripts/cpus.py",
-    "scripts/hostlock.py",
-    "scripts/orphans.py",
-    "scripts/loadshape.py",
-]
-PARSE_CODE = ["scripts/cell.py", "scripts/topparse.py", "scripts/loadshape.py"]
-PROFILE_CODE = [
-    *PARSE_CODE,
-    "scripts/profiles.py",
-    "scripts/perfscript.py",
-    "scripts/attribution.py",
-    "config/attribution.tsv",
-]
-STATS_CODE = [
-    "scripts/stats.py",
-    "scripts/study.py",
-    "scripts/cell.py",
-    "scripts/topparse.py",
-    "scripts/netpath.py",
-]
-REPORT_CODE = [
-    *STATS_CODE,
-    "scripts/cell.py",
-    "scripts/charts.py",
-    *glob("scripts/report/*.py"),
-]
-REPORT_CODE += glob("scripts/report/templates/*")
+# They are read from the modules' own imports (scripts.core.codedeps), so
+# no list kept here can drift from the code; data files a module reads
+# (config/attribution.tsv, the report's template) are named by their rules.
+def code(module):
+    return list(code_of(module, Path(workflow.basedir)))
+
+
+ATTRIBUTION = "config/attribution.tsv"
 
 
 def network_options(wildcards):
@@ -240,7 +224,7 @@ def measure_inputs(wildcards):
     inputs = {
         "rusage": f"{BIN}/rusage",
         "loadgen": f"{BIN}/loadgen",
-        "code": MEASURE_CODE,
+        "code": code("scripts.measure"),
     }
     if server_def(wildcards).get("build"):
         inputs["server"] = f"{BIN}/{wildcards.server}.built"

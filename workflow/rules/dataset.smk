@@ -9,7 +9,7 @@
 rule parse_cell:
     input:
         raw=RAW,
-        code=PARSE_CODE,
+        code=code("scripts.parse.cell"),
     output:
         expand(f"{PARSED}/{{table}}.parquet", table=TABLES, allow_missing=True),
     log:
@@ -23,7 +23,7 @@ rule parse_cell:
     message:
         "Parsing {input.raw}"
     shell:
-        "python -m scripts.cell {input.raw} {params.out} 2>&1 | tee {log}"
+        "python -m scripts.parse.cell {input.raw} {params.out} 2>&1 | tee {log}"
 
 
 if MERGE_FROM:
@@ -36,7 +36,7 @@ if MERGE_FROM:
             data=expand(
                 "{folder}/dataset/{table}.parquet", folder=MERGE_FROM, table=TABLES
             ),
-            code=["scripts/merge.py", "scripts/study.py"],
+            code=code("scripts.dataset.merge"),
         output:
             DATASET,
         log:
@@ -51,7 +51,7 @@ if MERGE_FROM:
         message:
             "Merging the datasets of {params.folders} into results/dataset/"
         shell:
-            "python -m scripts.merge {params.out} {params.folders} 2>&1 | tee {log}"
+            "python -m scripts.dataset.merge {params.out} {params.folders} 2>&1 | tee {log}"
 
 else:
 
@@ -61,7 +61,7 @@ else:
     rule aggregate:
         input:
             cells=cells(f"{PARSED}/cells.parquet"),
-            code=["scripts/aggregate.py", "scripts/study.py"],
+            code=code("scripts.dataset.aggregate"),
         output:
             DATASET,
         log:
@@ -76,4 +76,4 @@ else:
         message:
             "Gathering the cells into results/dataset/"
         shell:
-            "python -m scripts.aggregate {params.out} {params.cells} 2>&1 | tee {log}"
+            "python -m scripts.dataset.aggregate {params.out} {params.cells} 2>&1 | tee {log}"

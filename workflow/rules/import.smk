@@ -1,6 +1,6 @@
 # Another study's top logs (config key import), read beside the measured
 # cells, and its table recomputed from them, by its own rule and by ours
-# (scripts/imported.py, scripts/study2022.py).
+# (scripts/dataset/imported.py, scripts/analyse/table2022.py).
 
 
 if IMPORT:
@@ -12,12 +12,7 @@ if IMPORT:
     rule import_logs:
         input:
             logs=IMPORT_LOGS,
-            code=[
-                "scripts/imported.py",
-                "scripts/bsdtop.py",
-                "scripts/topparse.py",
-                "scripts/cell.py",
-            ],
+            code=code("scripts.dataset.imported"),
         output:
             IMPORTED,
         log:
@@ -31,12 +26,12 @@ if IMPORT:
         message:
             "Importing the top logs of {params.folders}"
         shell:
-            "python -m scripts.imported {output} {params.folders:q} 2>&1 | tee {log}"
+            "python -m scripts.dataset.imported {output} {params.folders:q} 2>&1 | tee {log}"
 
     rule study_2022:
         input:
             imported=IMPORTED,
-            code=["scripts/study2022.py", "scripts/cell.py"],
+            code=code("scripts.analyse.table2022"),
         output:
             csv="results/stats/study_2022.csv",
             table="results/stats/study_2022.parquet",
@@ -51,4 +46,4 @@ if IMPORT:
         message:
             "The 2022 study's table, by its rule and by ours"
         shell:
-            "python -m scripts.study2022 {input.imported} {params.out} 2>&1 | tee {log}"
+            "python -m scripts.analyse.table2022 {input.imported} {params.out} 2>&1 | tee {log}"

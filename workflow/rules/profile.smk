@@ -2,7 +2,7 @@
 # (the measure rule, the same load and the same valid-or-nothing rules) with
 # perf recording the server's CPUs over the window, in a window of its own,
 # so that sampling never touches the cells' figures. Its samples are then
-# classified by config/attribution.tsv (scripts/attribution.py) and
+# classified by config/attribution.tsv (scripts/parse/attribution.py) and
 # gathered into the dataset's profile tables. profile: false turns it off.
 
 
@@ -29,7 +29,7 @@ use rule measure as profile with:
 rule parse_profile:
     input:
         raw=PROFILE_RAW,
-        code=PROFILE_CODE,
+        code=[*code("scripts.parse.profiles"), ATTRIBUTION],
     output:
         expand(
             f"{PROFILE_PARSED}/{{table}}.parquet",
@@ -47,7 +47,7 @@ rule parse_profile:
     message:
         "Classifying the samples of {input.raw}"
     shell:
-        "python -m scripts.profiles parse {input.raw} {params.out} 2>&1 | tee {log}"
+        "python -m scripts.parse.profiles parse {input.raw} {params.out} 2>&1 | tee {log}"
 
 
 localrules:
@@ -58,7 +58,7 @@ localrules:
 rule profile_dataset:
     input:
         parsed=cells(f"{PROFILE_PARSED}/profile.parquet", PROFILE_REPETITIONS),
-        code=PROFILE_CODE,
+        code=[*code("scripts.parse.profiles"), ATTRIBUTION],
     output:
         PROFILE_DATASET,
     log:
@@ -73,13 +73,13 @@ rule profile_dataset:
     message:
         "Gathering the profiles into results/dataset/"
     shell:
-        "python -m scripts.profiles gather {params.out} {params.parsed} 2>&1 | tee {log}"
+        "python -m scripts.parse.profiles gather {params.out} {params.parsed} 2>&1 | tee {log}"
 
 
 rule profile_charts:
     input:
         data=PROFILE_DATASET,
-        code=["scripts/profile_charts.py", "config/attribution.tsv", *STATS_CODE],
+        code=[*code("scripts.report.profile_charts"), ATTRIBUTION],
     output:
         html=expand("results/charts/{chart}.html", chart=PROFILE_CHARTS),
         spec=expand("results/charts/{chart}.vl.json", chart=PROFILE_CHARTS),
@@ -104,5 +104,5 @@ rule profile_charts:
     message:
         "Charts of the kernel profiles"
     shell:
-        "python -m scripts.profile_charts {params.dataset} {params.out}"
+        "python -m scripts.report.profile_charts {params.dataset} {params.out}"
         " --main-load {params.main_load:q} 2>&1 | tee {log}"

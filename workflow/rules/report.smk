@@ -2,13 +2,13 @@
 # declared inputs are the dataset's tables and their own code (cheap to
 # rerun, so a change to it rebuilds them): rebuilding them from existing
 # results measures nothing. The charts and the vCPU levels H2 asks about
-# come from scripts/study.py (common.smk imports them).
+# come from scripts/core/study.py (common.smk imports them).
 
 
 rule stats:
     input:
         dataset=DATASET,
-        code=STATS_CODE,
+        code=code("scripts.analyse.stats"),
     output:
         summary="results/stats/summary.parquet",
         table=report(
@@ -28,13 +28,13 @@ rule stats:
     message:
         "Statistics per server, vCPUs and clients"
     shell:
-        "python -m scripts.stats {params.dataset} {params.out} 2>&1 | tee {log}"
+        "python -m scripts.analyse.stats {params.dataset} {params.out} 2>&1 | tee {log}"
 
 
 rule charts:
     input:
         summary="results/stats/summary.parquet",
-        code=["scripts/charts.py", *STATS_CODE],
+        code=code("scripts.report.charts"),
     output:
         html=expand("results/charts/{chart}.html", chart=CHARTS),
         spec=expand("results/charts/{chart}.vl.json", chart=CHARTS),
@@ -59,7 +59,7 @@ rule charts:
     message:
         "Charts of the statistics"
     shell:
-        "python -m scripts.charts {input.summary} {params.out}"
+        "python -m scripts.report.charts {input.summary} {params.out}"
         " --reference {params.reference:q} --main-load {params.main_load:q} 2>&1 | tee {log}"
 
 
@@ -79,7 +79,7 @@ rule report:
             else []
         ),
         switch_costs=SWITCH_COSTS,
-        code=REPORT_CODE,
+        code=[*code("scripts.report"), *glob("scripts/report/templates/*")],
     output:
         report(
             "results/report.html",

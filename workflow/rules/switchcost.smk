@@ -1,5 +1,5 @@
 # What one context switch costs on this host, per vCPU level: the
-# ping-pong microbenchmarks of scripts/switchcost.py (processes and threads
+# ping-pong microbenchmarks of scripts/measure/switchcost.py (processes and threads
 # over pipes, goroutines over channels, each with its messages priced
 # alone), gathered into the dataset's switch_costs table. H1's cost figures
 # set the profiles' scheduler share against them.
@@ -9,7 +9,7 @@ rule switchcost:
     input:
         switchcost=f"{BIN}/switchcost",
         goswitch=f"{BIN}/goswitch",
-        code=["scripts/switchcost.py", "scripts/cpus.py"],
+        code=code("scripts.measure.switchcost"),
     output:
         "results/switchcost/vcpus{vcpus}.json",
     log:
@@ -25,7 +25,7 @@ rule switchcost:
     message:
         "Pricing one context switch for {wildcards.vcpus} vCPUs"
     shell:
-        "python -m scripts.switchcost measure --switchcost {input.switchcost}"
+        "python -m scripts.measure.switchcost measure --switchcost {input.switchcost}"
         " --goswitch {input.goswitch} --vcpus {wildcards.vcpus} --runs {params.runs}"
         " --out {output} > {log} 2>&1"
 
@@ -37,7 +37,7 @@ localrules:
 rule switch_costs:
     input:
         runs=expand("results/switchcost/vcpus{vcpus}.json", vcpus=VCPUS),
-        code="scripts/switchcost.py",
+        code=code("scripts.parse.switchcost"),
     output:
         SWITCH_COSTS,
     log:
@@ -49,4 +49,4 @@ rule switch_costs:
     message:
         "Gathering the context-switch costs into {output}"
     shell:
-        "python -m scripts.switchcost gather {output} {input.runs} > {log} 2>&1"
+        "python -m scripts.parse.switchcost {output} {input.runs} > {log} 2>&1"

@@ -16,7 +16,7 @@
 #                         "1 2 4"); a level V gets partition vcpusV only if
 #                         the node has at least V+1 CPUs (a cell pins its
 #                         server to V CPUs and needs one more for the load
-#                         generator, see scripts/cpus.py); vcpus1 always
+#                         generator, see scripts/host/cpus.py); vcpus1 always
 #                         exists, so even a 1-CPU machine has a partition.
 #   PAPAYA_SLURM_WAIT     seconds to wait for the node to become idle (30).
 set -euo pipefail

@@ -1,0 +1,411 @@
+"""Statistics per (server, network path, load shape, vcpus, clients) from the dataset: the spread of
+the server's CPU over top's frames, and per-repetition figures (CPU, CPU
+per MB, user and system time, context switches, what landed on the
+server's CPUs) with their mean and 95 % confidence interval across
+repetitions.
+
+Variance: every standard deviation here is the sample one (divisor n - 1,
+pandas' ddof=1); the coefficient of variation is that std / mean. Confidence
+intervals: mean +- t(0.975, n - 1) * std / sqrt(n), Student t from
+scipy.stats; with one repetition the std and the interval are NaN.
+Differences between two groups (compare): Welch's t-test on their
+repetitions and a bootstrap interval of the ratio of their means.
+
+Repetitions are the dataset's cells, one per measurement: a (server,
+vcpus, clients, repetition) measured on two hosts (results merged by
+scripts.dataset.merge) is two cells, and both count as repetitions of their group,
+never dropped or averaged into one. The `hosts` column names the hosts of
+each group.
+
+MB is 10^6 bytes (SI, like the load's rates). Bytes received per second are
+taken from the load: target_bytes_per_s * clients * achieved_ratio_mean
+(loadgen's sent bytes, which equal what the server read).
+
+Writes OUT_DIR/summary.parquet (each column's meaning in its Parquet field
+metadata, key "description"; see COLUMNS) and the same table as
+OUT_DIR/summary.csv for Snakemake's report.
+"""
+
+import argparse
+import math
+import sys
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import scipy.stats
+
+from scripts.core.flags import FLAGS
+from scripts.core.hostlock import HostLock
+from scripts.core.study import NETWORK_PATHS as PATHS
+
+# A group of repetitions: one server at one point of the matrix, over one
+# network path and with one load shape; POINT is the same on a path and a
+# shape already chosen.
+GROUP = ["server", "network", "load", "vcpus", "clients"]
+POINT = ["server", "vcpus", "clients"]
+CONFIDENCE = 0.95
+BOOTSTRAP_RESAMPLES = 9999
+BOOTSTRAP_SEED = 2022
+
+# Per-repetition metrics: name -> description. Each gets _mean, _std,
+# _ci_low and _ci_high columns in the summary.
+METRICS = {
+    "cpu_pct": "server %CPU of one core in the window (schedstat, the precise source)",
+    "machine_pct": "cpu_pct / vcpus: share of the CPUs given to the server, %",
+    "cpu_s_per_mb": "server CPU-s (schedstat) per MB received: "
+                    "server_cpu_s_schedstat / (mb_per_s * top_window_s)",
+    "user_pct": "user time, % of one core (utime ticks)",
+    "system_pct": "system (kernel) time, % of one core (stime ticks)",
+    "system_share_pct": "system time / (user + system time), %",
+    "nvcsw_per_s": "voluntary context switches per second, all threads",
+    "nivcsw_per_s": "involuntary context switches per second, all threads",
+    "nvcsw_per_mb": "voluntary context switches per MB received",
+    "nivcsw_per_mb": "involuntary context switches per MB received",
+    "cpus_softirq_pct": "softirq time on the server's CPUs, % of their time",
+    "cpus_system_pct": "system time on the server's CPUs (any process), % of their time",
+    "cpus_busy_pct": "busy time of the server's CPUs (100 - idle - steal: the server, "
+                     "interrupts, softirq and anything else), % of their time",
+    "cpus_busy_s_per_mb": "busy CPU-s of the server's CPUs per MB received: "
+                          "cpus_busy_pct / 100 * vcpus / mb_per_s",
+    "writes_per_conn_per_s": "the load's delivered cadence: loadgen's writes per second "
+                             "per connection",
+    "reads_per_s": "the server's reads that returned data, per second (its wake-ups; "
+                   "NaN where its summary does not count them)",
+    "cpu_us_per_read": "server CPU (schedstat) per read, µs: cpu_pct / 100 / reads_per_s",
+    "pss_per_client_kib": "the server tree's proportional set size (PSS, smaps_rollup) at "
+                          "the window's end over the clients, KiB",
+    "uss_per_client_kib": "the server tree's unique set size (USS: private pages) at the "
+                          "window's end over the clients, KiB",
+    "page_tables_per_client_kib": "the server tree's page tables (VmPTE) at the window's end "
+                                  "over the clients, KiB",
+}
+STAT_DOC = {
+    "mean": "mean over repetitions",
+    "std": "sample std over repetitions (ddof=1; NaN with one repetition)",
+    "ci_low": "95 % CI low end (Student t; NaN with one repetition)",
+    "ci_high": "95 % CI high end (Student t; NaN with one repetition)",
+}
+COLUMNS = {
+    "server": "server name",
+    "network": "how the load reached the server (loopback, netns, veth, remote)",
+    "load": "the load's shape: write interval, phases and burst (scripts/core/loadshape.py)",
+    "load_phases": "the load's phases: aligned (every connection at the same ticks) or random",
+    "load_burst": "writes sent back to back every load_burst write intervals",
+    "vcpus": "CPUs the server was pinned to",
+    "clients": "concurrent clients",
+    "repetitions": "cells (repetitions) in the group; the same repetition measured "
+                   "on two hosts counts twice",
+    "hosts": "hosts the group's cells ran on, comma-separated",
+    "flagged_cells": "cells flagged in the dataset (any of the flags in scripts/parse/cell.py FLAGS)",
+    "achieved_ratio_min": "lowest achieved/target load ratio of any connection in the group",
+    "mb_per_s": "MB (10^6 bytes) received per second: "
+                "target_bytes_per_s * clients * achieved_ratio_mean, mean over repetitions",
+    "top_frames": "top frames pooled over the group's repetitions",
+    "top_cpu_pct_mean": "mean of the server's %CPU over the pooled top frames",
+    "top_cpu_pct_median": "median of the server's %CPU over the pooled top frames",
+    "top_cpu_pct_std": "sample std (ddof=1) of the server's %CPU over the pooled top frames",
+    "top_cpu_pct_cv": "top_cpu_pct_std / top_cpu_pct_mean (NaN when the mean is 0)",
+    **{f"{m}_{s}": f"{doc}: {STAT_DOC[s]}" for m, doc in METRICS.items() for s in STAT_DOC},
+}
+
+
+class DatasetError(ValueError):
+    """The dataset lacks a table or a column the statistics need."""
+
+
+def t_quantile(n: int) -> float:
+    """Student t's two-sided CONFIDENCE quantile for n repetitions (n - 1
+    degrees of freedom): half an interval is this times std / sqrt(n)."""
+    return float(scipy.stats.t.ppf((1 + CONFIDENCE) / 2, n - 1))
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """Repetitions of a against those of b: the ratio of their means, its
+    bootstrap interval and Welch's t-test. NaN where the repetitions cannot
+    tell (fewer than two on a side, or no spread on either)."""
+    ratio: float
+    ratio_low: float
+    ratio_high: float
+    p_value: float
+
+    @property
+    def tested(self) -> bool:
+        return not math.isnan(self.p_value)
+
+    @property
+    def apart(self) -> bool:
+        """The difference is real at the 1 - CONFIDENCE level."""
+        return self.tested and self.p_value < 1 - CONFIDENCE
+
+    @property
+    def higher(self) -> bool:
+        return self.ratio > 1
+
+
+def spread(values: np.ndarray) -> bool:
+    """Whether values differ beyond rounding (values computed alike from
+    equal inputs can differ in their last bits)."""
+    return values.std() > 1e-12 * abs(values.mean())
+
+
+def welch_p(a: np.ndarray, b: np.ndarray) -> float:
+    """Welch's two-sided t-test of a against b (unequal variances)."""
+    with warnings.catch_warnings():
+        # One side without spread is a fine input to Welch's test; scipy
+        # still warns of precision loss in that side's variance.
+        warnings.filterwarnings("ignore", "Precision loss", RuntimeWarning)
+        return float(scipy.stats.ttest_ind(a, b, equal_var=False).pvalue)
+
+
+def compare(a, b) -> Comparison:
+    """a's repetitions against b's: Welch's t-test (two-sided, unequal
+    variances) and a percentile bootstrap interval of mean(a) / mean(b),
+    resampled with a fixed seed so that the same data give the same report."""
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    ratio = a.mean() / b.mean() if b.mean() else math.nan
+    if min(len(a), len(b)) < 2 or not (spread(a) or spread(b)) or math.isnan(ratio):
+        return Comparison(ratio, math.nan, math.nan, math.nan)
+    p = welch_p(a, b)
+    interval = scipy.stats.bootstrap(
+        (a, b), lambda x, y, axis: x.mean(axis) / y.mean(axis), vectorized=True,
+        confidence_level=CONFIDENCE, n_resamples=BOOTSTRAP_RESAMPLES, method="percentile",
+        rng=np.random.default_rng(BOOTSTRAP_SEED)).confidence_interval
+    return Comparison(float(ratio), float(interval.low), float(interval.high), float(p))
+
+
+@dataclass(frozen=True)
+class Difference:
+    """mean(a) - mean(b) with its Welch interval (the t quantile at the
+    Welch-Satterthwaite degrees of freedom) and Welch's p; NaN where the
+    repetitions cannot tell."""
+    mean: float
+    low: float
+    high: float
+    p_value: float
+
+    @property
+    def apart(self) -> bool:
+        return not math.isnan(self.p_value) and self.p_value < 1 - CONFIDENCE
+
+
+def difference(a, b) -> Difference:
+    """a's repetitions less b's, as a difference of their means."""
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    mean = a.mean() - b.mean()
+    if min(len(a), len(b)) < 2 or not (spread(a) or spread(b)):
+        return Difference(float(mean), math.nan, math.nan, math.nan)
+    va, vb = a.var(ddof=1) / len(a), b.var(ddof=1) / len(b)
+    dof = (va + vb) ** 2 / (va ** 2 / (len(a) - 1) + vb ** 2 / (len(b) - 1))
+    half = float(scipy.stats.t.ppf((1 + CONFIDENCE) / 2, dof)) * math.sqrt(va + vb)
+    return Difference(float(mean), float(mean - half), float(mean + half), welch_p(a, b))
+
+
+def mean_ci(values: pd.Series) -> dict[str, float]:
+    """Mean, sample std and the two-sided 95 % Student t interval."""
+    values = values.dropna()
+    n = len(values)
+    mean = values.mean() if n else math.nan
+    if n < 2:
+        return {"mean": mean, "std": math.nan, "ci_low": math.nan, "ci_high": math.nan}
+    std = values.std(ddof=1)
+    half = t_quantile(n) * std / math.sqrt(n)
+    return {"mean": mean, "std": std, "ci_low": mean - half, "ci_high": mean + half}
+
+
+def require(df: pd.DataFrame, table: str, columns: list[str]) -> None:
+    missing = [c for c in columns if c not in df.columns]
+    if missing:
+        raise DatasetError(f"{table}: missing column(s) {', '.join(missing)}")
+
+
+def per_repetition(cells: pd.DataFrame) -> pd.DataFrame:
+    """One row per cell with the metrics of METRICS."""
+    require(cells, "cells.parquet", GROUP + [
+        "repetition", "host", "top_window_s", "server_cpu_pct_schedstat",
+        "server_machine_pct", "server_cpu_s_schedstat", "server_user_s",
+        "server_system_s", "server_nvcsw_per_s", "server_nivcsw_per_s",
+        "target_bytes_per_s", "achieved_ratio_mean", "achieved_ratio_min",
+        "server_cpus_softirq_pct", "server_cpus_system_pct", "server_cpus_idle_pct",
+        "server_cpus_steal_pct", "loadgen_writes_per_conn_per_s", "server_reads_per_s",
+        "server_cpu_us_per_read", "load_phases", "load_burst", "flagged", *FLAGS])
+    mb_per_s = cells["target_bytes_per_s"] * cells["clients"] * cells["achieved_ratio_mean"] / 1e6
+    busy_s = cells["server_user_s"] + cells["server_system_s"]
+    cpus_busy_pct = 100 - cells["server_cpus_idle_pct"] - cells["server_cpus_steal_pct"]
+    return cells[GROUP + ["repetition", "host", "flagged", *FLAGS, "achieved_ratio_min",
+                          "load_phases", "load_burst"]].assign(
+        mb_per_s=mb_per_s,
+        cpu_pct=cells["server_cpu_pct_schedstat"],
+        machine_pct=cells["server_machine_pct"],
+        cpu_s_per_mb=cells["server_cpu_s_schedstat"] / (mb_per_s * cells["top_window_s"]),
+        user_pct=100 * cells["server_user_s"] / cells["top_window_s"],
+        system_pct=100 * cells["server_system_s"] / cells["top_window_s"],
+        # No CPU time at all in the window leaves the split undefined.
+        system_share_pct=100 * cells["server_system_s"] / busy_s.where(busy_s > 0),
+        nvcsw_per_s=cells["server_nvcsw_per_s"],
+        nivcsw_per_s=cells["server_nivcsw_per_s"],
+        nvcsw_per_mb=cells["server_nvcsw_per_s"] / mb_per_s,
+        nivcsw_per_mb=cells["server_nivcsw_per_s"] / mb_per_s,
+        cpus_softirq_pct=cells["server_cpus_softirq_pct"],
+        cpus_system_pct=cells["server_cpus_system_pct"],
+        cpus_busy_pct=cpus_busy_pct,
+        cpus_busy_s_per_mb=cpus_busy_pct / 100 * cells["vcpus"] / mb_per_s,
+        writes_per_conn_per_s=cells["loadgen_writes_per_conn_per_s"],
+        reads_per_s=cells["server_reads_per_s"],
+        cpu_us_per_read=cells["server_cpu_us_per_read"],
+        # Datasets merged from before memory was recorded lack it.
+        pss_per_client_kib=cells.get("server_pss_per_client_kib", math.nan),
+        uss_per_client_kib=cells.get("server_uss_per_client_kib", math.nan),
+        page_tables_per_client_kib=cells.get("server_page_tables_per_client_kib", math.nan),
+    )
+
+
+def frame_stats(frames: pd.DataFrame) -> pd.DataFrame:
+    """Spread of top's per-frame server %CPU, frames of all repetitions
+    pooled (a frame without a server row is already 0 in the dataset)."""
+    require(frames, "top_frames", GROUP + ["server_cpu_pct"])
+    pct = frames.groupby(GROUP)["server_cpu_pct"]
+    out = pd.DataFrame({
+        "top_frames": pct.size(),
+        "top_cpu_pct_mean": pct.mean(),
+        "top_cpu_pct_median": pct.median(),
+        "top_cpu_pct_std": pct.std(ddof=1),
+    })
+    out["top_cpu_pct_cv"] = out["top_cpu_pct_std"] / out["top_cpu_pct_mean"].where(
+        out["top_cpu_pct_mean"] > 0)
+    return out.reset_index()
+
+
+def summarize(cells: pd.DataFrame, frames: pd.DataFrame) -> pd.DataFrame:
+    """One row per (server, vcpus, clients); columns as in COLUMNS. Every
+    cell is a repetition of its group, whichever host it ran on."""
+    reps = per_repetition(cells)
+    rows = []
+    for key, group in reps.groupby(GROUP, sort=True):
+        row = dict(zip(GROUP, key))
+        row["repetitions"] = len(group)
+        # A load label names one shape: its phases and burst are the same
+        # in every cell of it.
+        row["load_phases"] = group["load_phases"].iloc[0]
+        row["load_burst"] = int(group["load_burst"].iloc[0])
+        row["hosts"] = ", ".join(sorted(group["host"].astype(str).unique()))
+        row["flagged_cells"] = int(group["flagged"].sum())
+        row["achieved_ratio_min"] = group["achieved_ratio_min"].min()
+        row["mb_per_s"] = group["mb_per_s"].mean()
+        for metric in METRICS:
+            for stat, value in mean_ci(group[metric]).items():
+                row[f"{metric}_{stat}"] = value
+        rows.append(row)
+    summary = pd.DataFrame(rows).merge(frame_stats(frames), on=GROUP, how="left")
+    summary["top_frames"] = summary["top_frames"].fillna(0).astype("int64")
+    return summary[list(COLUMNS)]
+
+
+def reference_ratios(summary: pd.DataFrame, reference: str,
+                     metric: str = "cpu_s_per_mb_mean") -> pd.DataFrame:
+    """metric of the reference server / metric of each other server, per
+    (vcpus, clients) measured for both, on one network path (POINT):
+    columns other, vcpus, clients, ratio; empty when the reference or every
+    other server is absent."""
+    wide = summary.pivot_table(index=["vcpus", "clients"], columns="server", values=metric)
+    others = [s for s in wide.columns if s != reference]
+    if reference not in wide or not others:
+        return pd.DataFrame(columns=["other", "vcpus", "clients", "ratio"])
+    ratios = wide[others].rdiv(wide[reference], axis=0)
+    long = ratios.reset_index().melt(id_vars=["vcpus", "clients"], var_name="other",
+                                     value_name="ratio").dropna()
+    return long[["other", "vcpus", "clients", "ratio"]].reset_index(drop=True)
+
+
+def main_path(frame: pd.DataFrame) -> str:
+    """The network path H1 and H2 are answered on: of those measured, the
+    one closest to a real network card (netpath.PATHS is in that order)."""
+    return max(frame["network"].unique(), key=PATHS.index)
+
+
+def main_load(frame: pd.DataFrame, preferred: str | None = None) -> str:
+    """The load shape H1 and H2 are answered on: the preferred one (the
+    first the config lists) where it was measured, else the one with the
+    most rows (a merged dataset), the first label on a tie."""
+    loads = frame["load"].value_counts()
+    if preferred in loads.index:
+        return preferred
+    return sorted(loads.index, key=lambda label: (-loads[label], label))[0]
+
+
+def on_path(frame: pd.DataFrame, network: str, load: str | None = None) -> pd.DataFrame:
+    """The rows of one network path, and of one load shape if given,
+    without those columns (kept in the frame's attrs, for titles)."""
+    keep = frame["network"] == network
+    if load is not None:
+        keep &= frame["load"] == load
+    rows = frame[keep].drop(columns=["network"] + (["load"] if load is not None else []))
+    rows = rows.reset_index(drop=True)
+    rows.attrs = {"network": network, **({"load": load} if load is not None else {})}
+    return rows
+
+
+def on_main(frame: pd.DataFrame, preferred_load: str | None = None) -> pd.DataFrame:
+    """The rows H1 and H2 are answered on: the main path and load shape."""
+    return on_path(frame, main_path(frame), main_load(frame, preferred_load))
+
+
+def at_load(frame: pd.DataFrame, load: str) -> pd.DataFrame:
+    """The rows of one load shape, every path."""
+    return frame[frame["load"] == load].reset_index(drop=True)
+
+
+def vcpu_levels(summary: pd.DataFrame, expected) -> tuple[list[int], list[int]]:
+    """vCPU levels measured, and those of `expected` that were not."""
+    measured = sorted(int(v) for v in summary["vcpus"].unique())
+    return measured, [v for v in expected if v not in measured]
+
+
+def load_dataset(dataset: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """cells and top_frames of a dataset folder."""
+    try:
+        return (pd.read_parquet(dataset / "cells.parquet"),
+                pd.read_parquet(dataset / "top_frames.parquet"))
+    except (OSError, pa.ArrowException) as exc:
+        raise DatasetError(str(exc)) from None
+
+
+def write_summary(summary: pd.DataFrame, out: Path) -> None:
+    """summary.parquet with each column documented, and summary.csv."""
+    out.mkdir(parents=True, exist_ok=True)
+    table = pa.Table.from_pandas(summary, preserve_index=False)
+    fields = [f.with_metadata({"description": COLUMNS[f.name]}) for f in table.schema]
+    table = table.cast(pa.schema(fields, metadata=table.schema.metadata))
+    pq.write_table(table, out / "summary.parquet")
+    summary.to_csv(out / "summary.csv", index=False)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m scripts.analyse.stats",
+        description="Statistics per (server, network, load, vcpus, clients) from the dataset "
+                    "(sample std, ddof=1; 95 %% Student t intervals across repetitions).")
+    parser.add_argument("dataset", type=Path,
+                        help="folder with cells.parquet and top_frames.parquet")
+    parser.add_argument("out", type=Path, help="folder for summary.parquet and summary.csv")
+    args = parser.parse_args(argv)
+    try:
+        cells, frames = load_dataset(args.dataset)
+        summary = summarize(cells, frames)
+    except DatasetError as exc:
+        print(f"stats: {exc}", file=sys.stderr)
+        return 1
+    write_summary(summary, args.out)
+    print(f"stats: {len(summary)} rows from {len(cells)} cells -> {args.out / 'summary.parquet'}")
+    return 0
+
+
+if __name__ == "__main__":
+    # Never beside another run's measurement (scripts.core.hostlock).
+    with HostLock("statistics", who="stats", shared=True):
+        sys.exit(main())

@@ -1,0 +1,116 @@
+"""A cell's processes never outlive it, nor load the CPUs of a later cell.
+
+A measuring process killed outright (SIGKILL: the OOM killer, kill -9) runs
+no clean-up, and its server, the server's children and loadgen, each in a
+session of their own, would run on: the next cell would be measured beside
+them and look valid. Two defences:
+
+- Watchdog: measure starts this file as a process in a session of its own,
+  joined to it by a pipe, and writes the id of each process group it
+  starts, then "done" once it has stopped them itself. End of file without
+  "done" means the measuring process died: the watchdog kills every group
+  it was told about, at once.
+- kill_orphans(): every process of a cell carries MARKER in its
+  environment (inherited by whatever it forks or execs). One still alive
+  while the next cell holds the host's measurement lock (scripts.core.hostlock)
+  belongs to no running cell, since only the lock holder measures; the
+  next cell kills it and says so. This catches what escaped a watchdog
+  that was killed too.
+"""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+from scripts.host.procfs import each_process
+
+MARKER = "PAPAYA_BENCH_CELL"
+DONE = "done"
+
+
+class OrphanError(RuntimeError):
+    """A process of an earlier cell survived SIGKILL."""
+
+
+class Watchdog:
+    """Kills the registered process groups if this process dies first."""
+
+    def __init__(self):
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "scripts.host.orphans"], cwd=Path(__file__).parents[2],
+            stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, start_new_session=True,
+            text=True)
+
+    def guard(self, pgid: int) -> None:
+        self._say(str(pgid))
+
+    def close(self) -> None:
+        """Our own clean-up ran: the watchdog exits and kills nothing."""
+        self._say(DONE)
+        self.proc.stdin.close()
+        self.proc.wait()
+
+    def _say(self, line: str) -> None:
+        # A watchdog that is gone leaves kill_orphans() as the defence.
+        try:
+            self.proc.stdin.write(line + "\n")
+            self.proc.stdin.flush()
+        except BrokenPipeError:
+            pass
+
+
+def marked() -> dict[int, tuple[str, str]]:
+    """pid -> (command name, cell) of every process carrying MARKER."""
+    key = MARKER.encode() + b"="
+    found = {}
+    for pid, [env, comm] in each_process("environ", "comm"):
+        for var in env.split(b"\0"):
+            if var.startswith(key):
+                found[pid] = (comm.decode(errors="replace").strip(),
+                              var[len(key):].decode(errors="replace"))
+    return found
+
+
+def kill_orphans(timeout: float = 5) -> str | None:
+    """Kill the processes of earlier cells; what was killed, or None."""
+    found = marked()
+    if not found:
+        return None
+    for pid in found:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    deadline = time.monotonic() + timeout
+    while (left := set(found) & set(marked())) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    names = Counter(comm for comm, _ in found.values())
+    cells = sorted({cell for _, cell in found.values()})
+    what = (f"killed {len(found)} processes left by an earlier cell ({', '.join(cells)}): "
+            + ", ".join(f"{name} x{n}" if n > 1 else name for name, n in names.most_common()))
+    if left:
+        raise OrphanError(f"{what}; {len(left)} still alive after {timeout:g} s "
+                                 f"(pids {', '.join(map(str, sorted(left)))})")
+    return what
+
+
+def main() -> int:
+    groups = []
+    for line in sys.stdin:
+        if line.strip() == DONE:
+            return 0
+        groups.append(int(line))
+    for pgid in groups:
+        try:
+            os.killpg(pgid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
