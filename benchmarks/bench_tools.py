@@ -31,8 +31,8 @@ import psutil
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from scripts import procfs  # noqa: E402
-from scripts.measure.run import wait_for_file  # noqa: E402
+from scripts.host import procfs  # noqa: E402
+from scripts.measure.programs import wait_for_file  # noqa: E402
 
 
 def start_server(bin_dir: Path, name: str, work: Path, cpus: str | None):

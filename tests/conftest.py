@@ -15,7 +15,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from scripts.measure import run as measure
+from scripts.measure import programs as measure_programs
 
 REPO = Path(__file__).resolve().parents[1]
 # The 2022 study's raw logs, with the facts of how they were taken
@@ -53,7 +53,7 @@ def bin_dir() -> Path:
 
 def wait_for_file(path: Path, proc: subprocess.Popen, timeout: float = 10) -> str:
     """The file's content once proc wrote it; fails if proc dies first."""
-    return measure.wait_for_file(path, proc, str(proc.args[0]), timeout)
+    return measure_programs.wait_for_file(path, proc, str(proc.args[0]), timeout)
 
 
 class Server:

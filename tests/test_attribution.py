@@ -6,8 +6,8 @@ import gzip
 import json
 
 import pytest
-from conftest import REPO
 
+from conftest import REPO
 from scripts.parse import attribution, perfscript
 from scripts.parse.attribution import AttributionError, Classifier, Frame, load_rules
 

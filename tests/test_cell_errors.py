@@ -8,8 +8,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import REPO
 from test_measure import measure
+
+from conftest import REPO
 
 
 @pytest.fixture(scope="module")

@@ -4,8 +4,8 @@ its key and an accepted spelling."""
 
 import pytest
 import yaml
-from conftest import REPO
 
+from conftest import REPO
 from scripts.core.config import ConfigError, check, typed
 
 SCHEMA = yaml.safe_load((REPO / "workflow/schemas/config.schema.yaml").read_text())

@@ -12,8 +12,8 @@ import time
 from pathlib import Path
 
 import psutil
-from conftest import REPO
 
+from conftest import REPO
 from scripts.core.hostlock import LOCK_PATH, HostLock
 from scripts.host import orphans
 

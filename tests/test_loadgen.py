@@ -13,8 +13,9 @@ from pathlib import Path
 
 import psutil
 import pytest
-from conftest import wait_for_file
 from receiver import CountingServer
+
+from conftest import wait_for_file
 
 RATE_BPS = 1_000_000
 

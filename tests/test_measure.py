@@ -13,10 +13,10 @@ from pathlib import Path
 
 import psutil
 import pytest
-from conftest import REPO
 
+from conftest import REPO
 from scripts.core.flags import AGREE_ABS_S, AGREE_REL
-from scripts.measure.run import command_files
+from scripts.measure.provenance import command_files
 from scripts.parse.cell import parse_cell
 
 FAULTY = f"{sys.executable} {REPO / 'tests/servers/faulty.py'}"

@@ -7,8 +7,8 @@ import sys
 from pathlib import Path
 
 import pandas as pd
-from conftest import REPO, copy_repo, snakemake
 
+from conftest import REPO, copy_repo, snakemake
 from scripts.core.study import TABLES
 
 

@@ -14,8 +14,8 @@ from pathlib import Path
 import pandas as pd
 import psutil
 import pytest
-from conftest import REPO, SNAKEMAKE, TINY, copy_repo
 
+from conftest import REPO, SNAKEMAKE, TINY, copy_repo
 from scripts.host import netpath
 from scripts.parse.cell import parse_cell
 
@@ -96,7 +96,7 @@ def test_sweep_removes_namespaces_of_dead_measurements():
 
 
 def test_not_permitted_says_why_and_the_default_falls_back():
-    code = ("from scripts import netpath\n"
+    code = ("from scripts.host import netpath\n"
             "print(netpath.plan_paths(None, None, None, True))\n"
             "netpath.plan_paths('veth', None, None, True)\n")
     res = subprocess.run([*REFUSED, sys.executable, "-c", code], cwd=REPO, capture_output=True,

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import LOGS_2022, SNAKEMAKE, TINY, copy_repo, snakemake, text_of
 
+from conftest import LOGS_2022, SNAKEMAKE, TINY, copy_repo, snakemake, text_of
 from scripts.core.flags import AGREE_ABS_S, AGREE_REL
 from scripts.core.study import CHARTS
 from scripts.report.words import fmt, times

@@ -16,8 +16,8 @@ from pathlib import Path
 import pandas as pd
 import psutil
 import pytest
-from conftest import REPO, TINY, copy_repo, snakemake
 
+from conftest import REPO, TINY, copy_repo, snakemake
 from scripts.host import netpath
 from scripts.parse.cell import parse_cell
 

@@ -15,9 +15,9 @@ from pathlib import Path
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
-from conftest import REPO, chromium_dom, text_of
 
-from scripts.analyse import stats
+from conftest import REPO, chromium_dom, text_of
+from scripts.analyse import inference, selection, stats
 from scripts.core.study import CHARTS
 from scripts.report import charts
 from scripts.report.__main__ import main as report_main
@@ -166,19 +166,19 @@ def report_from(work: Path, dataset: Path, *options: str, reference: str = "papa
 @pytest.fixture(scope="module")
 def summary(tmp_path_factory) -> pd.DataFrame:
     dataset = write_dataset(tmp_path_factory.mktemp("ds") / "dataset", CPU)
-    return stats.on_path(stats.summarize(*stats.load_dataset(dataset)),
-                         "loopback").set_index(stats.POINT)
+    return selection.on_path(stats.summarize(*stats.load_dataset(dataset)),
+                             "loopback").set_index(stats.POINT)
 
 
 @pytest.mark.parametrize("df, expected", [(1, 12.706), (2, 4.303), (5, 2.571),
                                           (10, 2.228), (30, 2.042), (1000, 1.962)])
 def test_t_quantile_matches_tables(df, expected):
-    assert stats.t_quantile(df + 1) == pytest.approx(expected, abs=5e-4)
+    assert inference.t_quantile(df + 1) == pytest.approx(expected, abs=5e-4)
 
 
 def test_compare_is_welch_with_a_bootstrap_ratio():
     a, b = [10.0, 12.0, 14.0], [5.0, 6.0, 7.0]
-    cmp = stats.compare(a, b)
+    cmp = inference.compare(a, b)
     # Welch: t = 6 / sqrt(4/3 + 1/3) = 4.648 on (5/3)^2 / ((4/3)^2/2 + (1/3)^2/2)
     # = 2.94 degrees of freedom, two-sided p = 0.0196. Student's pooled test
     # (4 degrees of freedom) would give 0.0097.
@@ -188,18 +188,18 @@ def test_compare_is_welch_with_a_bootstrap_ratio():
     # Each side resampled: the ratio lies between 10/7 and 14/5, and the
     # fixed seed gives the same interval every time.
     assert 10 / 7 <= cmp.ratio_low < 2.0 < cmp.ratio_high <= 14 / 5
-    assert stats.compare(a, b) == cmp
+    assert inference.compare(a, b) == cmp
     # One extreme repetition makes the difference noise.
-    noisy = stats.compare([10.0, 12.0, 30.0], b)
+    noisy = inference.compare([10.0, 12.0, 30.0], b)
     assert noisy.tested and not noisy.apart and noisy.p_value > 0.05
 
 
 def test_compare_without_repetitions_or_spread_is_untested():
-    assert not stats.compare([3.0], [4.0, 5.0]).tested
-    flat = stats.compare([3.0, 3.0, 3.0], [4.0, 4.0, 4.0])
+    assert not inference.compare([3.0], [4.0, 5.0]).tested
+    flat = inference.compare([3.0, 3.0, 3.0], [4.0, 4.0, 4.0])
     assert not flat.tested and not flat.apart and flat.ratio == pytest.approx(0.75)
     # One side without spread is still tested.
-    assert stats.compare([3.0, 3.0, 3.0], [4.0, 5.0, 6.0]).tested
+    assert inference.compare([3.0, 3.0, 3.0], [4.0, 5.0, 6.0]).tested
 
 
 def test_mean_and_ci_across_repetitions(summary):

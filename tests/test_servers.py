@@ -10,6 +10,7 @@ from pathlib import Path
 
 import psutil
 import pytest
+
 from conftest import C_SERVERS, GREETING, SERVERS, Server, assert_all_gone, build
 
 CLIENTS = 64

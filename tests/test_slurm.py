@@ -8,6 +8,7 @@ import sys
 
 import pandas as pd
 import pytest
+
 from conftest import REPO, TINY, copy_repo
 
 SLURM = REPO / "workflow" / "slurm"

@@ -7,9 +7,10 @@ import sys
 
 import pandas as pd
 import pytest
-from conftest import LOGS_2022, REPO
 
-from scripts.analyse.stats import on_main, t_quantile
+from conftest import LOGS_2022, REPO
+from scripts.analyse.inference import t_quantile
+from scripts.analyse.selection import on_main
 from scripts.analyse.table2022 import paper_csv, study_table
 from scripts.dataset.imported import import_folders
 from scripts.parse.bsdtop import parse_bsdtop
@@ -81,7 +82,7 @@ def test_the_paper_rule_and_ours_on_figures_worked_by_hand():
 
 
 def summary_of(busy: dict[str, float]) -> pd.DataFrame:
-    """Our statistics on the main path and load (stats.on_main), as far as
+    """Our statistics on the main path and load (selection.on_main), as far as
     the 2022 section reads them."""
     return on_main(pd.DataFrame([{"server": server, "network": "netns", "load": "1100us",
                                   "vcpus": 1, "clients": 64, "cpus_busy_pct_mean": pct}

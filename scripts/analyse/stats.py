@@ -1,15 +1,11 @@
-"""Statistics per (server, network path, load shape, vcpus, clients) from the dataset: the spread of
-the server's CPU over top's frames, and per-repetition figures (CPU, CPU
-per MB, user and system time, context switches, what landed on the
-server's CPUs) with their mean and 95 % confidence interval across
-repetitions.
+"""Statistics per (server, network path, load shape, vcpus, clients) from
+the dataset: the spread of the server's CPU over top's frames, and
+per-repetition figures (CPU, CPU per MB, user and system time, context
+switches, what landed on the server's CPUs) with their mean and 95 %
+confidence interval across repetitions (scripts.analyse.inference).
 
 Variance: every standard deviation here is the sample one (divisor n - 1,
-pandas' ddof=1); the coefficient of variation is that std / mean. Confidence
-intervals: mean +- t(0.975, n - 1) * std / sqrt(n), Student t from
-scipy.stats; with one repetition the std and the interval are NaN.
-Differences between two groups (compare): Welch's t-test on their
-repetitions and a bootstrap interval of the ratio of their means.
+pandas' ddof=1); the coefficient of variation is that std / mean.
 
 Repetitions are the dataset's cells, one per measurement: a (server,
 vcpus, clients, repetition) measured on two hosts (results merged by
@@ -29,28 +25,21 @@ OUT_DIR/summary.csv for Snakemake's report.
 import argparse
 import math
 import sys
-import warnings
-from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
-import scipy.stats
 
+from scripts.analyse.inference import mean_ci
 from scripts.core.flags import FLAGS
 from scripts.core.hostlock import HostLock
-from scripts.core.study import NETWORK_PATHS as PATHS
 
 # A group of repetitions: one server at one point of the matrix, over one
 # network path and with one load shape; POINT is the same on a path and a
 # shape already chosen.
 GROUP = ["server", "network", "load", "vcpus", "clients"]
 POINT = ["server", "vcpus", "clients"]
-CONFIDENCE = 0.95
-BOOTSTRAP_RESAMPLES = 9999
-BOOTSTRAP_SEED = 2022
 
 # Per-repetition metrics: name -> description. Each gets _mean, _std,
 # _ci_low and _ci_high columns in the summary.
@@ -101,7 +90,8 @@ COLUMNS = {
     "repetitions": "cells (repetitions) in the group; the same repetition measured "
                    "on two hosts counts twice",
     "hosts": "hosts the group's cells ran on, comma-separated",
-    "flagged_cells": "cells flagged in the dataset (any of the flags in scripts/parse/cell.py FLAGS)",
+    "flagged_cells": "cells flagged in the dataset (any of the flags in "
+                     "scripts/parse/cell.py FLAGS)",
     "achieved_ratio_min": "lowest achieved/target load ratio of any connection in the group",
     "mb_per_s": "MB (10^6 bytes) received per second: "
                 "target_bytes_per_s * clients * achieved_ratio_mean, mean over repetitions",
@@ -116,106 +106,6 @@ COLUMNS = {
 
 class DatasetError(ValueError):
     """The dataset lacks a table or a column the statistics need."""
-
-
-def t_quantile(n: int) -> float:
-    """Student t's two-sided CONFIDENCE quantile for n repetitions (n - 1
-    degrees of freedom): half an interval is this times std / sqrt(n)."""
-    return float(scipy.stats.t.ppf((1 + CONFIDENCE) / 2, n - 1))
-
-
-@dataclass(frozen=True)
-class Comparison:
-    """Repetitions of a against those of b: the ratio of their means, its
-    bootstrap interval and Welch's t-test. NaN where the repetitions cannot
-    tell (fewer than two on a side, or no spread on either)."""
-    ratio: float
-    ratio_low: float
-    ratio_high: float
-    p_value: float
-
-    @property
-    def tested(self) -> bool:
-        return not math.isnan(self.p_value)
-
-    @property
-    def apart(self) -> bool:
-        """The difference is real at the 1 - CONFIDENCE level."""
-        return self.tested and self.p_value < 1 - CONFIDENCE
-
-    @property
-    def higher(self) -> bool:
-        return self.ratio > 1
-
-
-def spread(values: np.ndarray) -> bool:
-    """Whether values differ beyond rounding (values computed alike from
-    equal inputs can differ in their last bits)."""
-    return values.std() > 1e-12 * abs(values.mean())
-
-
-def welch_p(a: np.ndarray, b: np.ndarray) -> float:
-    """Welch's two-sided t-test of a against b (unequal variances)."""
-    with warnings.catch_warnings():
-        # One side without spread is a fine input to Welch's test; scipy
-        # still warns of precision loss in that side's variance.
-        warnings.filterwarnings("ignore", "Precision loss", RuntimeWarning)
-        return float(scipy.stats.ttest_ind(a, b, equal_var=False).pvalue)
-
-
-def compare(a, b) -> Comparison:
-    """a's repetitions against b's: Welch's t-test (two-sided, unequal
-    variances) and a percentile bootstrap interval of mean(a) / mean(b),
-    resampled with a fixed seed so that the same data give the same report."""
-    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
-    ratio = a.mean() / b.mean() if b.mean() else math.nan
-    if min(len(a), len(b)) < 2 or not (spread(a) or spread(b)) or math.isnan(ratio):
-        return Comparison(ratio, math.nan, math.nan, math.nan)
-    p = welch_p(a, b)
-    interval = scipy.stats.bootstrap(
-        (a, b), lambda x, y, axis: x.mean(axis) / y.mean(axis), vectorized=True,
-        confidence_level=CONFIDENCE, n_resamples=BOOTSTRAP_RESAMPLES, method="percentile",
-        rng=np.random.default_rng(BOOTSTRAP_SEED)).confidence_interval
-    return Comparison(float(ratio), float(interval.low), float(interval.high), float(p))
-
-
-@dataclass(frozen=True)
-class Difference:
-    """mean(a) - mean(b) with its Welch interval (the t quantile at the
-    Welch-Satterthwaite degrees of freedom) and Welch's p; NaN where the
-    repetitions cannot tell."""
-    mean: float
-    low: float
-    high: float
-    p_value: float
-
-    @property
-    def apart(self) -> bool:
-        return not math.isnan(self.p_value) and self.p_value < 1 - CONFIDENCE
-
-
-def difference(a, b) -> Difference:
-    """a's repetitions less b's, as a difference of their means."""
-    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
-    mean = a.mean() - b.mean()
-    if min(len(a), len(b)) < 2 or not (spread(a) or spread(b)):
-        return Difference(float(mean), math.nan, math.nan, math.nan)
-    va, vb = a.var(ddof=1) / len(a), b.var(ddof=1) / len(b)
-    dof = (va + vb) ** 2 / (va ** 2 / (len(a) - 1) + vb ** 2 / (len(b) - 1))
-    half = float(scipy.stats.t.ppf((1 + CONFIDENCE) / 2, dof)) * math.sqrt(va + vb)
-    return Difference(float(mean), float(mean - half), float(mean + half), welch_p(a, b))
-
-
-def mean_ci(values: pd.Series) -> dict[str, float]:
-    """Mean, sample std and the two-sided 95 % Student t interval."""
-    values = values.dropna()
-    n = len(values)
-    mean = values.mean() if n else math.nan
-    if n < 2:
-        return {"mean": mean, "std": math.nan, "ci_low": math.nan, "ci_high": math.nan}
-    std = values.std(ddof=1)
-    half = t_quantile(n) * std / math.sqrt(n)
-    return {"mean": mean, "std": std, "ci_low": mean - half, "ci_high": mean + half}
 
 
 def require(df: pd.DataFrame, table: str, columns: list[str]) -> None:
@@ -320,50 +210,6 @@ def reference_ratios(summary: pd.DataFrame, reference: str,
     long = ratios.reset_index().melt(id_vars=["vcpus", "clients"], var_name="other",
                                      value_name="ratio").dropna()
     return long[["other", "vcpus", "clients", "ratio"]].reset_index(drop=True)
-
-
-def main_path(frame: pd.DataFrame) -> str:
-    """The network path H1 and H2 are answered on: of those measured, the
-    one closest to a real network card (netpath.PATHS is in that order)."""
-    return max(frame["network"].unique(), key=PATHS.index)
-
-
-def main_load(frame: pd.DataFrame, preferred: str | None = None) -> str:
-    """The load shape H1 and H2 are answered on: the preferred one (the
-    first the config lists) where it was measured, else the one with the
-    most rows (a merged dataset), the first label on a tie."""
-    loads = frame["load"].value_counts()
-    if preferred in loads.index:
-        return preferred
-    return sorted(loads.index, key=lambda label: (-loads[label], label))[0]
-
-
-def on_path(frame: pd.DataFrame, network: str, load: str | None = None) -> pd.DataFrame:
-    """The rows of one network path, and of one load shape if given,
-    without those columns (kept in the frame's attrs, for titles)."""
-    keep = frame["network"] == network
-    if load is not None:
-        keep &= frame["load"] == load
-    rows = frame[keep].drop(columns=["network"] + (["load"] if load is not None else []))
-    rows = rows.reset_index(drop=True)
-    rows.attrs = {"network": network, **({"load": load} if load is not None else {})}
-    return rows
-
-
-def on_main(frame: pd.DataFrame, preferred_load: str | None = None) -> pd.DataFrame:
-    """The rows H1 and H2 are answered on: the main path and load shape."""
-    return on_path(frame, main_path(frame), main_load(frame, preferred_load))
-
-
-def at_load(frame: pd.DataFrame, load: str) -> pd.DataFrame:
-    """The rows of one load shape, every path."""
-    return frame[frame["load"] == load].reset_index(drop=True)
-
-
-def vcpu_levels(summary: pd.DataFrame, expected) -> tuple[list[int], list[int]]:
-    """vCPU levels measured, and those of `expected` that were not."""
-    measured = sorted(int(v) for v in summary["vcpus"].unique())
-    return measured, [v for v in expected if v not in measured]
 
 
 def load_dataset(dataset: Path) -> tuple[pd.DataFrame, pd.DataFrame]:

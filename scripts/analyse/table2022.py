@@ -26,7 +26,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from scripts.analyse.stats import t_quantile
+from scripts.analyse.inference import t_quantile
 from scripts.core.files import write_tables, write_text
 from scripts.core.hostlock import HostLock
 

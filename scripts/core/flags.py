@@ -1,8 +1,11 @@
-"""Every flag a cell can carry and every threshold that raises one, with
-the words the report and the measurement's retries give for it: the
+"""Every flag a cell can carry, the test and the threshold that raise it,
+and the words the report and the measurement's retries give for it: the
 measurement (which retries a disturbed cell), the parser (which sets the
 flags) and the report (which counts them) read them here.
 """
+
+from collections.abc import Callable
+from dataclasses import dataclass
 
 # Before the server starts, its CPUs must be idle: at most QUIET_BUSY_PCT
 # busy (scripts.measure's quiet check).
@@ -36,29 +39,70 @@ FLAGS = {"shared_cpus": "shared CPUs", "flag_steal": "steal",
 NOISE_FLAGS = ("flag_steal", "flag_other_work")
 
 
+@dataclass(frozen=True)
+class Flag:
+    """How a cell (a row of the cells table, or the parser's dict of it)
+    raises one flag, from its measured columns, and why, in words. A flag
+    without a test is recorded by the measurement itself."""
+    raised: Callable[..., bool] | None
+    reason: Callable[..., str]
+
+
+def _sources_disagree(row) -> bool:
+    """A source held to schedstat (scripts.parse.cellusage.agreement) is
+    further from it than it may be."""
+    return any(row[f"{src}_checked"] and abs(row[f"server_cpu_pct_{src}"]
+                                             - row["server_cpu_pct_schedstat"])
+               > row[f"{src}_allowed_pct"] for src in ("top", "ticks"))
+
+
+def _sources(row) -> str:
+    checked = ", ".join(f"{src} {row[f'server_cpu_s_{src}']:.2f} (allowed: ±"
+                        f"{row[f'{src}_allowed_pct'] / 100 * row['top_window_s']:.2f})"
+                        for src in ("top", "ticks") if row[f"{src}_checked"])
+    return (f"the CPU sources disagree: schedstat {row['server_cpu_s_schedstat']:.2f} CPU-s, "
+            f"{checked}")
+
+
+# Each flag's test and reason, in the order of their columns in the cells
+# table, which the parser adds them in.
+TESTS = {
+    # No test: CPUs are shared only when asked for, and meta.json says so.
+    "shared_cpus": Flag(None, lambda row: "the server shared CPUs with the load generator "
+                                          "(allow_shared_cpus)"),
+    "flag_sources": Flag(_sources_disagree, _sources),
+    "flag_steal": Flag(
+        lambda row: row["server_cpus_steal_pct"] > STEAL_FLAG_PCT,
+        lambda row: (f"the hypervisor stole {row['server_cpus_steal_pct']:.1f} % of the "
+                     f"server's CPUs (above {STEAL_FLAG_PCT:g} %)")),
+    "flag_other_work": Flag(
+        lambda row: row["server_cpus_other_pct"] > OTHER_BUSY_PCT,
+        lambda row: (f"other processes took {row['server_cpus_other_pct']:.0f} % of the "
+                     f"server's CPUs (above {OTHER_BUSY_PCT:g} %: "
+                     f"{row['server_cpus_other_busiest']})")),
+    "flag_aux_busy": Flag(
+        lambda row: row["aux_cpus_busy_pct"] > AUX_BUSY_FLAG_PCT,
+        lambda row: (f"the load generator's CPUs were {row['aux_cpus_busy_pct']:.0f} % busy "
+                     f"(above {AUX_BUSY_FLAG_PCT:g} %)")),
+    "flag_cadence": Flag(
+        lambda row: row["loadgen_cadence_ratio"] < 1 - row["cadence_tolerance"],
+        lambda row: (f"loadgen made {100 * row['loadgen_cadence_ratio']:.0f} % of the writes "
+                     f"its cadence asks (below {100 * (1 - row['cadence_tolerance']):.0f} %): "
+                     "fewer, larger writes than the load's shape")),
+}
+# The order the report and the measurement's log tell reasons in: the
+# cell's set-up, then what disturbed the host, then what the measurement
+# itself missed.
+REASON_ORDER = ("shared_cpus", "flag_other_work", "flag_steal", "flag_aux_busy",
+                "flag_sources", "flag_cadence")
+
+
+def raised_flags(row) -> dict[str, bool]:
+    """The flags the parser sets, tested on a cells row that holds every
+    measured column, in their columns' order."""
+    return {flag: test.raised(row) for flag, test in TESTS.items() if test.raised}
+
+
 def flag_reasons(row) -> dict[str, str]:
     """Why a cell (a row of the cells table) is flagged: flag -> reason."""
-    def sources() -> str:
-        return ", ".join(f"{src} {row[f'server_cpu_s_{src}']:.2f} (allowed: ±"
-                         f"{row[f'{src}_allowed_pct'] / 100 * row['top_window_s']:.2f})"
-                         for src in ("top", "ticks") if row[f"{src}_checked"])
-
-    reasons = {
-        "shared_cpus": lambda: "the server shared CPUs with the load generator "
-                               "(allow_shared_cpus)",
-        "flag_other_work": lambda: (f"other processes took {row['server_cpus_other_pct']:.0f} % "
-                                    f"of the server's CPUs (above {OTHER_BUSY_PCT:g} %: "
-                                    f"{row['server_cpus_other_busiest']})"),
-        "flag_steal": lambda: (f"the hypervisor stole {row['server_cpus_steal_pct']:.1f} % "
-                               f"of the server's CPUs (above {STEAL_FLAG_PCT:g} %)"),
-        "flag_aux_busy": lambda: (f"the load generator's CPUs were "
-                                  f"{row['aux_cpus_busy_pct']:.0f} % busy (above "
-                                  f"{AUX_BUSY_FLAG_PCT:g} %)"),
-        "flag_sources": lambda: (f"the CPU sources disagree: schedstat "
-                                 f"{row['server_cpu_s_schedstat']:.2f} CPU-s, {sources()}"),
-        "flag_cadence": lambda: (f"loadgen made {100 * row['loadgen_cadence_ratio']:.0f} % of "
-                                 f"the writes its cadence asks (below "
-                                 f"{100 * (1 - row['cadence_tolerance']):.0f} %): fewer, larger "
-                                 "writes than the load's shape"),
-    }
-    return {flag: reason() for flag, reason in reasons.items() if row[flag]}
+    return {flag: TESTS[flag].reason(row) for flag in REASON_ORDER if row[flag]}

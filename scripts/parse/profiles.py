@@ -24,6 +24,7 @@ import pandas as pd
 from scripts.core.files import write_tables
 from scripts.core.study import KEYS, PROFILE_TABLES
 from scripts.parse import attribution, cell, perfscript
+from scripts.parse.top import TopParseError
 
 PROFILE_COLUMNS = {
     "available": "whether a profile could be recorded on the host",
@@ -123,7 +124,7 @@ def main(argv: list[str]) -> int:
         else:
             write_tables(gather([Path(p) for p in argv[2:]]), Path(argv[1]))
     except (ProfileError, perfscript.PerfScriptError, attribution.AttributionError,
-            cell.CellDataError, cell.TopParseError) as exc:
+            cell.CellDataError, TopParseError) as exc:
         print(f"profiles: {exc}", file=sys.stderr)
         return 1
     return 0

@@ -19,7 +19,7 @@ def description(text: str) -> tuple[str, str]:
     return name, words
 
 
-def main(argv: list[str] | None = None) -> int:
+def argument_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m scripts.report",
         description="Write the self-contained HTML report (no network needed to view it) "
@@ -45,13 +45,17 @@ def main(argv: list[str] | None = None) -> int:
                         help="the folder with the profile tables (scripts.parse.profiles) and, in "
                              "--charts, their charts: adds where the CPU goes")
     parser.add_argument("--switch-costs", type=Path, metavar="PARQUET",
-                        help="switch_costs.parquet from scripts.measure.switchcost: what one context "
-                             "switch costs on the host")
+                        help="switch_costs.parquet from scripts.measure.switchcost: what one "
+                             "context switch costs on the host")
     parser.add_argument("--main-load", metavar="LABEL",
                         help="the load shape H1 and H2 are answered at (default: the one "
                              "with the most groups)")
     parser.add_argument("--out", type=Path, required=True, help="the HTML file to write")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = argument_parser().parse_args(argv)
     inputs = Inputs(args.dataset, args.summary, args.charts, args.reference,
                     dict(args.describe), list(EXPECTED_VCPUS), args.exclude_flagged,
                     args.study_2022, args.main_load, args.profiles, args.switch_costs)

@@ -17,16 +17,12 @@ from pathlib import Path
 import altair as alt
 import pandas as pd
 
-from scripts.analyse.stats import (GROUP, POINT, at_load, on_main, on_path, reference_ratios,
-                                   vcpu_levels)
-from scripts.core.files import atomic, write_json
+from scripts.analyse.selection import at_load, on_main, on_path, vcpu_levels
+from scripts.analyse.stats import GROUP, POINT, reference_ratios
 from scripts.core.hostlock import HostLock
 from scripts.core.study import CHARTS, EXPECTED_VCPUS
-
-# Offline: vega-embed's "open in editor" would load a remote page.
-EMBED_OPTIONS = {"actions": {"export": True, "source": False, "compiled": False,
-                             "editor": False}}
-PANEL = {"width": 220, "height": 180}
+from scripts.report.chartkit import (PANEL, clients_x, long_form, mean_with_band, metric_row,
+                                     save_charts, server_color, title, vcpus_column)
 
 
 def levels_note(summary: pd.DataFrame, expected: list[int]) -> str:
@@ -46,59 +42,6 @@ def repetitions_note(summary: pd.DataFrame) -> str:
     if high < 2:
         return f"{path}{reps} repetition per cell: no confidence interval"
     return f"{path}mean of {reps} repetitions per cell; band/bars: 95 % CI (Student t)"
-
-
-def title(text: str, *subtitle: str) -> alt.TitleParams:
-    return alt.TitleParams(text, subtitle=list(subtitle), anchor="start")
-
-
-def clients_x(summary: pd.DataFrame) -> alt.X:
-    levels = sorted(int(c) for c in summary["clients"].unique())
-    return alt.X("clients:Q", title="concurrent clients (log2 scale)",
-                 scale=alt.Scale(type="log", base=2),
-                 axis=alt.Axis(values=levels, format="d"))
-
-
-def server_color(summary: pd.DataFrame) -> alt.Color:
-    return alt.Color("server:N", title="server",
-                     scale=alt.Scale(domain=sorted(summary["server"].unique())))
-
-
-def vcpus_column() -> alt.Column:
-    return alt.Column("vcpus:O", title="vCPUs given to the server")
-
-
-def long_form(summary: pd.DataFrame, metrics: dict[str, str], keys=POINT) -> pd.DataFrame:
-    """One row per group and metric: its name, mean and CI as value, low, high."""
-    parts = []
-    for metric, name in metrics.items():
-        part = summary[keys + ["repetitions"]].copy()
-        part["metric"] = name
-        part["value"] = summary[f"{metric}_mean"]
-        part["low"] = summary[f"{metric}_ci_low"]
-        part["high"] = summary[f"{metric}_ci_high"]
-        parts.append(part)
-    return pd.concat(parts, ignore_index=True)
-
-
-def mean_with_band(summary: pd.DataFrame, data: pd.DataFrame, y_title: str,
-                   y_scale: alt.Scale = alt.Undefined) -> alt.LayerChart:
-    """Line of means with its CI band, per server."""
-    base = alt.Chart().encode(x=clients_x(summary), color=server_color(summary))
-    band = base.mark_area(opacity=0.15).encode(
-        y=alt.Y("low:Q", title=y_title, scale=y_scale), y2="high:Q")
-    line = base.mark_line(point=True).encode(
-        y=alt.Y("value:Q", title=y_title, scale=y_scale),
-        tooltip=["server:N", "vcpus:O", "clients:Q", "metric:N",
-                 alt.Tooltip("value:Q", title="mean", format=".3~f"),
-                 alt.Tooltip("low:Q", title="95 % CI low", format=".3~f"),
-                 alt.Tooltip("high:Q", title="95 % CI high", format=".3~f"),
-                 "repetitions:Q"])
-    return alt.layer(band, line, data=data).properties(**PANEL)
-
-
-def metric_row() -> alt.Row:
-    return alt.Row("metric:N", title=None, header=alt.Header(labelFontWeight="bold"))
 
 
 def h1_cpu(summary: pd.DataFrame) -> alt.FacetChart:
@@ -292,15 +235,6 @@ def build_charts(summary: pd.DataFrame, expected: list[int], reference: str,
             "Load shape: the server's CPU per read (wake-up) vs the load's write cadence",
             "schedstat CPU time over the reads the server counted (none: not counted)"),
     }
-
-
-def save_charts(charts: dict[str, alt.TopLevelMixin], out: Path) -> None:
-    for name, chart in charts.items():
-        with atomic(out / f"{name}.html") as partial:
-            chart.save(partial, format="html", inline=True, embed_options=EMBED_OPTIONS)
-        with atomic(out / f"{name}.svg") as partial:
-            chart.save(partial, format="svg")
-        write_json(out / f"{name}.vl.json", chart.to_dict(), indent=None)
 
 
 def main(argv: list[str] | None = None) -> int:

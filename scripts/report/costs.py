@@ -10,7 +10,8 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from scripts.analyse.stats import POINT, Comparison, compare, mean_ci
+from scripts.analyse.inference import Comparison, compare, mean_ci
+from scripts.analyse.stats import POINT
 from scripts.parse.switchcost import summary
 
 # The categories a context switch's cost lands in: the switch itself and

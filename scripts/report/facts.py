@@ -8,13 +8,15 @@ section, so both always say the same thing.
 Comparisons are of the reference server against every other one; a ratio
 is reference / other, so above 1 the reference costs more. A difference
 is real when Welch's t-test on the repetitions rejects equal means at the
-1 - CONFIDENCE level (stats.compare)."""
+1 - CONFIDENCE level (inference.compare)."""
 
 from dataclasses import dataclass, field
 
 import pandas as pd
 
-from scripts.analyse.stats import CONFIDENCE, POINT, Comparison, compare, t_quantile, vcpu_levels
+from scripts.analyse.inference import CONFIDENCE, Comparison, compare, t_quantile
+from scripts.analyse.selection import vcpu_levels
+from scripts.analyse.stats import POINT
 from scripts.core.flags import FLAGS
 
 

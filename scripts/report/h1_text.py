@@ -4,7 +4,7 @@ client level. Plain text: the page template adds emphasis and escapes."""
 
 from dataclasses import dataclass
 
-from scripts.analyse.stats import Comparison
+from scripts.analyse.inference import Comparison
 from scripts.report.facts import SATURATED_PCT, H1Level, Ranking, Versus
 from scripts.report.words import (LEVEL_TEXT, Answer, ci, comparison, counts, flagged_words, fmt,
                                   listing, p_value, plural, possessive, span, times)

@@ -9,7 +9,7 @@ Each step isolates one cost: the server pairs differ in that one respect
 
 from dataclasses import dataclass
 
-from scripts.analyse.stats import Difference, difference
+from scripts.analyse.inference import Difference, difference
 from scripts.report.facts import Study
 
 # (upper, lower, what the difference isolates), from the floor up.

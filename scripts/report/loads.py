@@ -13,7 +13,8 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from scripts.analyse.stats import Comparison, compare, main_load, main_path
+from scripts.analyse.inference import Comparison, compare
+from scripts.analyse.selection import main_load, main_path
 from scripts.report.network import verdict
 
 # The cells' columns these facts read.

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from scripts.analyse.stats import Comparison, compare, main_path
+from scripts.analyse.inference import Comparison, compare
+from scripts.analyse.selection import main_path
 from scripts.core.study import NETWORK_PATHS
 from scripts.report.facts import Flagged, flagged
 
@@ -101,7 +102,7 @@ def path_figures(cells: pd.DataFrame, path: str) -> PathFigures:
 
 def network(cells: pd.DataFrame, reps: pd.DataFrame, reference: str) -> NetworkFacts:
     """reps: scripts.analyse.stats.per_repetition of the cells, every path, one
-    load shape (stats.at_load)."""
+    load shape (selection.at_load)."""
     measured = sorted(cells["network"].unique(), key=NETWORK_PATHS.index)
     main = main_path(cells)
     base = "loopback" if main != "loopback" and "loopback" in measured else None

@@ -11,11 +11,13 @@ import jinja2
 import pandas as pd
 import vl_convert
 
-from scripts.analyse.stats import (BOOTSTRAP_RESAMPLES, POINT, DatasetError, at_load, load_dataset,
-                                   on_main, per_repetition, require, summarize)
+from scripts.analyse.inference import BOOTSTRAP_RESAMPLES
+from scripts.analyse.selection import at_load, on_main
+from scripts.analyse.stats import (POINT, DatasetError, load_dataset, per_repetition, require,
+                                   summarize)
 from scripts.core.study import CHARTS, NETWORK_PATHS, PROFILE_CHARTS
 from scripts.report import facts, tables
-from scripts.report.charts import EMBED_OPTIONS
+from scripts.report.chartkit import EMBED_OPTIONS
 from scripts.report.costs import costs
 from scripts.report.costs_text import AGREE_FACTOR, costs_long, costs_short
 from scripts.report.data_text import certainty_words, environment, quality_long, quality_short
@@ -49,7 +51,7 @@ class Inputs:
     expected: list[int]
     exclude_flagged: bool = False  # leave flagged cells out of everything shown
     study_2022: Path | None = None  # study_2022.parquet, when logs were imported
-    main_load: str | None = None  # the load shape H1 and H2 are answered at (stats.main_load)
+    main_load: str | None = None  # the load shape H1 and H2 are answered at (selection.main_load)
     profiles: Path | None = None  # the folder of the profile tables, when profiled
     switch_costs: Path | None = None  # switch_costs.parquet, when measured
 

@@ -19,11 +19,11 @@ from pathlib import Path
 import altair as alt
 import pandas as pd
 
-from scripts.analyse.stats import on_main
+from scripts.analyse.selection import on_main
 from scripts.core.hostlock import HostLock
 from scripts.core.study import PROFILE_CHARTS
 from scripts.parse import attribution
-from scripts.report.charts import PANEL, save_charts, title
+from scripts.report.chartkit import PANEL, save_charts, title
 from scripts.report.costs import category_table
 
 # An icicle's frames narrower than this share of the server's time, or

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from scripts.analyse.stats import GROUP, vcpu_levels
+from scripts.analyse.selection import vcpu_levels
+from scripts.analyse.stats import GROUP
 from scripts.core.flags import (AGREE_ABS_S, AGREE_REL, AUX_BUSY_FLAG_PCT, FLAGS, NOISE_FLAGS,
                                 OTHER_BUSY_PCT, QUIET_BUSY_PCT, STEAL_FLAG_PCT, flag_reasons)
 

@@ -59,7 +59,7 @@ class Study2022:
 
 def linux(point: pd.DataFrame) -> Linux | None:
     """Our cells of the 2022 Go variant against goroutines, on 1 vCPU
-    (point: the statistics on the main path and load, stats.on_main)."""
+    (point: the statistics on the main path and load, selection.on_main)."""
     one = point[(point["vcpus"] == 1) & point["server"].isin([*TODAY, *TODAY.values()])]
     both = set(one.loc[one["server"] == GO, "clients"]) \
         & set(one.loc[one["server"] == TODAY[GO], "clients"])

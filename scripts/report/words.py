@@ -4,7 +4,7 @@
 import math
 from dataclasses import dataclass
 
-from scripts.analyse.stats import CONFIDENCE, Comparison
+from scripts.analyse.inference import CONFIDENCE, Comparison
 
 
 def fmt(x) -> str:

@@ -1,0 +1,82 @@
+"""Pieces shared by the report's charts (scripts.report.charts, the
+kernel profiles' scripts.report.profile_charts, and the page that embeds
+them): titles, the clients axis, server colours, facets, the line of means
+with its confidence band, and how a chart is written to disk.
+"""
+
+from pathlib import Path
+
+import altair as alt
+import pandas as pd
+
+from scripts.analyse.stats import POINT
+from scripts.core.files import atomic, write_json
+
+# Offline: vega-embed's "open in editor" would load a remote page.
+EMBED_OPTIONS = {"actions": {"export": True, "source": False, "compiled": False,
+                             "editor": False}}
+PANEL = {"width": 220, "height": 180}
+
+
+def title(text: str, *subtitle: str) -> alt.TitleParams:
+    return alt.TitleParams(text, subtitle=list(subtitle), anchor="start")
+
+
+def clients_x(summary: pd.DataFrame) -> alt.X:
+    levels = sorted(int(c) for c in summary["clients"].unique())
+    return alt.X("clients:Q", title="concurrent clients (log2 scale)",
+                 scale=alt.Scale(type="log", base=2),
+                 axis=alt.Axis(values=levels, format="d"))
+
+
+def server_color(summary: pd.DataFrame) -> alt.Color:
+    return alt.Color("server:N", title="server",
+                     scale=alt.Scale(domain=sorted(summary["server"].unique())))
+
+
+def vcpus_column() -> alt.Column:
+    return alt.Column("vcpus:O", title="vCPUs given to the server")
+
+
+def long_form(summary: pd.DataFrame, metrics: dict[str, str], keys=POINT) -> pd.DataFrame:
+    """One row per group and metric: its name, mean and CI as value, low, high."""
+    parts = []
+    for metric, name in metrics.items():
+        part = summary[keys + ["repetitions"]].copy()
+        part["metric"] = name
+        part["value"] = summary[f"{metric}_mean"]
+        part["low"] = summary[f"{metric}_ci_low"]
+        part["high"] = summary[f"{metric}_ci_high"]
+        parts.append(part)
+    return pd.concat(parts, ignore_index=True)
+
+
+def mean_with_band(summary: pd.DataFrame, data: pd.DataFrame, y_title: str,
+                   y_scale: alt.Scale = alt.Undefined) -> alt.LayerChart:
+    """Line of means with its CI band, per server."""
+    base = alt.Chart().encode(x=clients_x(summary), color=server_color(summary))
+    band = base.mark_area(opacity=0.15).encode(
+        y=alt.Y("low:Q", title=y_title, scale=y_scale), y2="high:Q")
+    line = base.mark_line(point=True).encode(
+        y=alt.Y("value:Q", title=y_title, scale=y_scale),
+        tooltip=["server:N", "vcpus:O", "clients:Q", "metric:N",
+                 alt.Tooltip("value:Q", title="mean", format=".3~f"),
+                 alt.Tooltip("low:Q", title="95 % CI low", format=".3~f"),
+                 alt.Tooltip("high:Q", title="95 % CI high", format=".3~f"),
+                 "repetitions:Q"])
+    return alt.layer(band, line, data=data).properties(**PANEL)
+
+
+def metric_row() -> alt.Row:
+    return alt.Row("metric:N", title=None, header=alt.Header(labelFontWeight="bold"))
+
+
+def save_charts(charts: dict[str, alt.TopLevelMixin], out: Path) -> None:
+    """Each chart as out/NAME.html (interactive, the Vega libraries inlined),
+    NAME.svg and NAME.vl.json (the spec the report embeds)."""
+    for name, chart in charts.items():
+        with atomic(out / f"{name}.html") as partial:
+            chart.save(partial, format="html", inline=True, embed_options=EMBED_OPTIONS)
+        with atomic(out / f"{name}.svg") as partial:
+            chart.save(partial, format="svg")
+        write_json(out / f"{name}.vl.json", chart.to_dict(), indent=None)
