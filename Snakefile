@@ -23,6 +23,7 @@ include: "workflow/rules/measure.smk"
 include: "workflow/rules/dataset.smk"
 include: "workflow/rules/report.smk"
 include: "workflow/rules/import.smk"
+include: "workflow/rules/summary.smk"
 
 
 if PROFILING:

@@ -142,9 +142,10 @@ def test_bad_config_fails_before_any_job(bad, named, tmp_path):
     assert not (work / "results").exists()
 
 
-def test_keep_going_measures_the_other_cells(tmp_path):
-    """A server declared by config alone; it crashes, and with --keep-going
-    the other server's cell is still measured."""
+def test_a_failed_cell_costs_only_itself_and_the_run_says_so(tmp_path):
+    """A server declared by config alone; it crashes, the other server's
+    cell is still measured (the workflow profile keeps going), and the run
+    ends with a summary that names the failed cell and its cause."""
     work = copy_repo(tmp_path)
     (work / "faulty.yaml").write_text(
         "server_defs:\n"
@@ -152,14 +153,20 @@ def test_keep_going_measures_the_other_cells(tmp_path):
         "    command: python tests/servers/faulty.py --fault crash\n"
         "    build: null\n"
         "    sources: [tests/servers/faulty.py]\n")
-    res = snakemake(work, "--keep-going", "--configfile", "config/config.yaml",
-                    "faulty.yaml", check=False,
+    res = snakemake(work, "--configfile", "config/config.yaml", "faulty.yaml", check=False,
                     config=[*TINY, "servers=[goroutines,faulty]", "clients=1"])
     assert res.returncode != 0
-    assert "cell faulty vcpus=1 clients=1 repetition=1 failed" in res.stdout + res.stderr
+    out = res.stdout + res.stderr
+    failed = re.search(r"cell faulty vcpus=1 clients=1 repetition=1 failed: (.*)", out)
+    assert failed, out[-3000:]
     raw = work / "results" / "raw"
     assert (raw / "goroutines/netns/1100us/vcpus1/clients1/rep1/meta.json").exists()
     assert not (raw / "faulty").exists() or not any((raw / "faulty").rglob("*"))
+    summary = out[out.index("run summary: "):].splitlines()
+    assert summary[0] == "run summary: 1 of 2 cells measured, 1 failed:"
+    assert summary[1] == f"  results/raw/faulty/netns/1100us/vcpus1/clients1/rep1: {failed[1]}"
+    assert summary[2].startswith("measure only those again (the others are kept): ")
+    assert "--configfile config/config.yaml faulty.yaml" in summary[2]
 
 
 def test_tiny_matrix_yields_the_report_and_every_chart(measured):

@@ -58,6 +58,9 @@ def add_checks(p: argparse.ArgumentParser) -> None:
     p.add_argument("--allow-shared-cpus", action="store_true")
     p.add_argument("--fail-flagged", action="store_true",
                    help="fail a flagged cell instead of keeping it with its flags")
+    p.add_argument("--quiet-wait", type=float, default=180.0,
+                   help="seconds the cell waits for its server CPUs to be quiet before it "
+                        "starts; past them, it fails")
     p.add_argument("--retries", type=int, default=2,
                    help="times a cell whose server CPUs were disturbed (steal, other work) "
                         "is measured again; the last attempt is kept")

@@ -131,7 +131,7 @@ class Cell:
         retries are left and the host is quiet again, measure again. The
         last attempt is kept, the earlier ones recorded in its metadata."""
         attempts: list[dict] = []
-        before = quiet.clear_host(self.plan.server)
+        before = quiet.clear_host(self.plan.server, self.args.quiet_wait)
         while True:
             self.before = {"lock_wait_s": round(lock_wait_s, 3), **before}
             last = len(attempts) == self.args.retries
@@ -146,7 +146,7 @@ class Cell:
                 if not noise or last:
                     break
             try:
-                before = quiet.clear_host(self.plan.server)
+                before = quiet.clear_host(self.plan.server, self.args.quiet_wait)
             except CellError as exc:
                 say(f"cell {self.name} not measured again: {exc}")
                 if row is None:

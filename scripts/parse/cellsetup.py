@@ -98,13 +98,14 @@ def placement_columns(meta: dict, net: dict) -> dict:
 
 
 def measurement_columns(meta: dict) -> dict:
-    """Set by the measurement: how long it waited for the host's lock, the
-    earlier attempts measured again because the host disturbed them or
-    their load fell short, and how busy the server's CPUs were just before
-    it started."""
+    """Set by the measurement: how long it waited for the host's lock and
+    for its server CPUs to be quiet, the earlier attempts measured again
+    because the host disturbed them or their load fell short, and how busy
+    the server's CPUs were just before it started."""
     before = meta.get("before", {})
     return {
         "lock_wait_s": before.get("lock_wait_s", float("nan")),
+        "quiet_wait_s": before.get("quiet_wait_s", float("nan")),
         "retries": len(meta.get("attempts", [])),
         "server_cpus_busy_before_pct": before.get("server_cpus_busy_before_pct", float("nan")),
     }

@@ -150,11 +150,15 @@ def isolation_words(q: Quality) -> str:
     if cells.empty:
         return "No record of the host's lock or of the idle check (cells measured before both)."
     waited = cells[cells["lock_wait_s"] > 0]
+    quiet = cells[cells["quiet_wait_s"] > 0]
     return (f"Isolation: each of {plural(len(cells), 'cell')} held the host's measurement lock "
             f"while it measured ({plural(len(waited), 'cell')} waited for it, at most "
             f"{fmt(cells['lock_wait_s'].max())} s), and its server started only once the "
             f"server's CPUs were at most {fmt(q.thresholds['quiet_pct'])} % busy (they were "
-            f"at most {fmt(cells['server_cpus_busy_before_pct'].max())} %).")
+            f"at most {fmt(cells['server_cpus_busy_before_pct'].max())} %; "
+            + (f"{plural(len(quiet), 'cell')} waited for that, at most "
+               f"{fmt(quiet['quiet_wait_s'].max())} s)." if len(quiet) else
+               "none had to wait for it)."))
 
 
 def retries_words(q: Quality) -> str:

@@ -22,7 +22,7 @@ CELL_COLUMNS = [
     "server_cpus_idle_pct", "server_cpus_irq_pct", "server_cpus_steal_pct",
     "aux_cpus_busy_pct", "server_threads_exited", "cpu_top_frames_zero", "top_checked",
     "ticks_checked", "top_hidden_pct", "ticks_hidden_pct", "top_zero_rows",
-    "loadgen_cadence_ratio", "server_cpu_s_schedstat", "lock_wait_s",
+    "loadgen_cadence_ratio", "server_cpu_s_schedstat", "lock_wait_s", "quiet_wait_s",
     "server_cpus_busy_before_pct", "server_cpus_other_pct", "retries", "cadence_tolerance",
     *FLAGS,
 ]

@@ -224,7 +224,6 @@ def measure_inputs(wildcards):
     inputs = {
         "rusage": f"{BIN}/rusage",
         "loadgen": f"{BIN}/loadgen",
-        "code": code("scripts.measure"),
     }
     if server_def(wildcards).get("build"):
         inputs["server"] = f"{BIN}/{wildcards.server}.built"

@@ -6,6 +6,7 @@
 rule measure:
     input:
         unpack(measure_inputs),
+        code=code("scripts.measure"),
     output:
         directory(RAW),
     log:
@@ -33,6 +34,7 @@ rule measure:
         load_tolerance=config["load_tolerance"],
         cadence_tolerance=config["cadence_tolerance"],
         slow_cadence=config["slow_cadence"],
+        quiet_wait=config["quiet_wait"],
         retries=config["retries"],
         shared="--allow-shared-cpus" if config["allow_shared_cpus"] else "",
         fail_flagged="--fail-flagged" if config["fail_flagged"] else "",
@@ -52,6 +54,6 @@ rule measure:
         " --warmup {params.warmup} --top-frames {params.top_frames}"
         " --top-delay {params.top_delay} --load-tolerance {params.load_tolerance}"
         " --cadence-tolerance {params.cadence_tolerance} --slow-cadence {params.slow_cadence}"
-        " --retries {params.retries}"
+        " --quiet-wait {params.quiet_wait} --retries {params.retries}"
         " {params.shared} {params.fail_flagged} --network {wildcards.network} {params.network:q}"
         " {params.profile:q} --out {output} 2>&1 | tee {log}"
