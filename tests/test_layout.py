@@ -130,3 +130,52 @@ def test_nothing_points_outside_the_repository():
              for n, line in enumerate((REPO / name).read_text(errors="replace").splitlines(), 1)
              if outside.search(line)]
     assert not found
+
+
+RULE_FILES = sorted((REPO / "workflow/rules").glob("*.smk"))
+RULE = re.compile(r"^\s*(?:rule|use rule \w+ as) (\w+)", re.M)
+RUNS = re.compile(r"python -m (scripts[\w.]*)")
+LOCKED = "python -m scripts.core.hostlock {rule} -- python -m "
+# The jobs that measure hold the lock exclusively themselves.
+MEASURING = {"scripts.measure", "scripts.measure.switchcost"}
+
+
+def rule_blocks() -> dict[str, str]:
+    """Each rule's text, by name, from every rule file."""
+    blocks = {}
+    for path in RULE_FILES:
+        text = path.read_text()
+        starts = [(m.start(), m.group(1)) for m in RULE.finditer(text)] + [(len(text), "")]
+        blocks |= {name: text[at:end] for (at, name), (end, _) in zip(starts, starts[1:])}
+    return blocks
+
+
+def missing_code(block: str) -> set[str]:
+    """The project files the block's command runs that are not among its
+    inputs (a code("MODULE") call, or files named by hand)."""
+    listed = set(re.findall(r'"(scripts/[\w/]+\.py)"', block))
+    for module in re.findall(r'code\("([\w.]+)"\)', block):
+        listed |= set(code_of(module, REPO))
+    runs = set(RUNS.findall(block)) - {"scripts.core.hostlock"}
+    return {f for module in runs for f in code_of(module, REPO)} - listed
+
+
+def test_every_rule_lists_the_code_it_runs():
+    blocks = rule_blocks()
+    assert {"parse_cell", "report", "stats", "aggregate", "measure"} <= set(blocks)
+    assert {name: missing_code(b) for name, b in blocks.items() if missing_code(b)} == {}
+
+
+def test_the_code_check_sees_a_module_a_list_leaves_out():
+    by_hand = ('rule parse_cell:\n    input:\n        code=["scripts/parse/cell.py"],\n'
+               '    shell:\n        "python -m scripts.parse.cell {input} {output}"\n')
+    assert {"scripts/parse/cellusage.py", "scripts/core/flags.py"} <= missing_code(by_hand)
+    assert missing_code(by_hand.replace('["scripts/parse/cell.py"]',
+                                        'code("scripts.parse.cell")')) == set()
+
+
+def test_every_data_job_runs_under_the_hosts_lock():
+    unlocked = {name: module for name, block in rule_blocks().items()
+                for module in set(RUNS.findall(block)) - MEASURING - {"scripts.core.hostlock"}
+                if LOCKED + module not in block}
+    assert unlocked == {}

@@ -33,7 +33,6 @@ import pyarrow.parquet as pq
 
 from scripts.analyse.inference import mean_ci
 from scripts.core.flags import FLAGS
-from scripts.core.hostlock import HostLock
 
 # A group of repetitions: one server at one point of the matrix, over one
 # network path and with one load shape; POINT is the same on a path and a
@@ -252,6 +251,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    # Never beside another run's measurement (scripts.core.hostlock).
-    with HostLock("statistics", who="stats", shared=True):
-        sys.exit(main())
+    sys.exit(main())

@@ -8,18 +8,21 @@ fixed system folder (not in the checkout) for as long as its programs run.
 The kernel drops the lock when its holder dies, however it dies, so a
 killed measurement never leaves the host locked.
 
-The workflow's other CPU-heavy jobs (builds, parsing, statistics, charts,
-the report) hold the same lock shared: any number of them run together,
-but never during a measurement of another run. A command that is not ours
-(a build) runs under it as
+The workflow's other jobs (builds, parsing, statistics, charts, the
+report) hold the same lock shared: any number of them run together, but
+never during a measurement of another run. Each rule runs its command
+under it, one mechanism for all of them (tests/test_layout.py checks
+every rule does):
 
     python -m scripts.core.hostlock WHO -- COMMAND [ARGS...]
 
-which exits with COMMAND's status.
+which exits with COMMAND's status, and passes SIGTERM (Snakemake
+cancelling the job) on to it.
 """
 
 import fcntl
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -119,10 +122,13 @@ def main(argv: list[str]) -> int:
     who, command = argv[0], argv[2:]
     with HostLock(" ".join(command), who=who, shared=True):
         try:
-            return subprocess.run(command).returncode
+            child = subprocess.Popen(command)
         except OSError as exc:
             print(f"{who}: cannot run {command[0]}: {exc.strerror}", file=sys.stderr)
             return 127
+        for signum in (signal.SIGTERM, signal.SIGHUP):
+            signal.signal(signum, lambda signum, frame: child.send_signal(signum))
+        return child.wait()
 
 
 if __name__ == "__main__":

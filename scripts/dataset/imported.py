@@ -19,7 +19,6 @@ from pathlib import Path
 import pandas as pd
 
 from scripts.core.files import write_tables
-from scripts.core.hostlock import HostLock
 from scripts.parse.bsdtop import parse_bsdtop
 from scripts.parse.top import TopParseError
 
@@ -86,6 +85,4 @@ def main(argv: list[str]) -> int:
 
 
 if __name__ == "__main__":
-    # Never beside another run's measurement (scripts.core.hostlock).
-    with HostLock("importing logs", who="import", shared=True):
-        sys.exit(main(sys.argv[1:]))
+    sys.exit(main(sys.argv[1:]))

@@ -19,7 +19,6 @@ import pandas as pd
 
 from scripts.core.files import write_tables
 from scripts.core.flags import FLAGS, raised_flags
-from scripts.core.hostlock import HostLock
 from scripts.core.study import KEYS
 from scripts.parse.cellload import load_columns, loadgen_columns, server_reads
 from scripts.parse.cellsetup import (fill_dimensions, identity_columns, measurement_columns,
@@ -178,6 +177,4 @@ def main(argv: list[str]) -> int:
 
 
 if __name__ == "__main__":
-    # Never beside another run's measurement (scripts.core.hostlock).
-    with HostLock("parsing a cell", who="cell", shared=True):
-        sys.exit(main(sys.argv[1:]))
+    sys.exit(main(sys.argv[1:]))

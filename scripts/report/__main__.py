@@ -7,7 +7,6 @@ from pathlib import Path
 
 from scripts.analyse.stats import DatasetError
 from scripts.core.files import write_text
-from scripts.core.hostlock import HostLock
 from scripts.core.study import EXPECTED_VCPUS
 from scripts.report.page import Inputs, ReportError, render
 
@@ -74,6 +73,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    # Never beside another run's measurement (scripts.core.hostlock).
-    with HostLock("the report", who="report", shared=True):
-        sys.exit(main())
+    sys.exit(main())

@@ -19,7 +19,6 @@ import pandas as pd
 
 from scripts.analyse.selection import at_load, on_main, on_path, vcpu_levels
 from scripts.analyse.stats import GROUP, POINT, reference_ratios
-from scripts.core.hostlock import HostLock
 from scripts.core.study import CHARTS, EXPECTED_VCPUS
 from scripts.report.chartkit import (PANEL, clients_x, long_form, mean_with_band, metric_row,
                                      save_charts, server_color, title, vcpus_column)
@@ -259,6 +258,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    # Never beside another run's measurement (scripts.core.hostlock).
-    with HostLock("charts", who="charts", shared=True):
-        sys.exit(main())
+    sys.exit(main())

@@ -20,7 +20,6 @@ import altair as alt
 import pandas as pd
 
 from scripts.analyse.selection import on_main
-from scripts.core.hostlock import HostLock
 from scripts.core.study import PROFILE_CHARTS
 from scripts.parse import attribution
 from scripts.report.chartkit import PANEL, save_charts, title
@@ -143,5 +142,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    with HostLock("profile charts", who="charts", shared=True):
-        sys.exit(main())
+    sys.exit(main())
