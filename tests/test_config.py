@@ -60,6 +60,11 @@ def test_a_refused_value_names_its_key_and_how_to_write_it(key, value, says):
     assert str(err.value) == says
 
 
-@pytest.mark.parametrize("rate", ["0.5Mbps", "10Mbps", "100msg/s", "250kbps"])
-def test_loads_above_zero_pass(rate):
-    check(given(rate=rate), SCHEMA)
+@pytest.mark.parametrize("rate, zero", [("0.5Mbps", "0Mbps"), ("10Mbps", "0.0Mbps"),
+                                        ("100msg/s", "0msg/s"), ("250kbps", "0kbps")])
+def test_loads_above_zero_pass_and_zero_in_the_same_unit_does_not(rate, zero):
+    config = given(rate=rate)
+    check(config, SCHEMA)
+    assert config["rate"] == rate
+    with pytest.raises(ConfigError, match=f"config key rate: '{zero}' is not a load"):
+        check(given(rate=zero), SCHEMA)

@@ -194,6 +194,18 @@ def test_compare_is_welch_with_a_bootstrap_ratio():
     assert noisy.tested and not noisy.apart and noisy.p_value > 0.05
 
 
+def test_difference_is_welchs_interval_worked_by_hand():
+    a, b = [10.0, 12.0, 14.0], [5.0, 6.0, 7.0]
+    diff = inference.difference(a, b)
+    # 12 - 6 = 6, standard error sqrt(4/3 + 1/3) = 1.291 on 2.94 degrees of
+    # freedom (as above); t(0.975, 2.94) = 3.219 (between the tables' 4.303
+    # at 2 and 3.182 at 3): 6 -+ 4.155, from 1.845 to 10.155.
+    assert diff.mean == 6.0
+    assert (diff.low, diff.high) == pytest.approx((1.845, 10.155), abs=1e-3)
+    assert diff.p_value == pytest.approx(0.0196, abs=2e-4) and diff.apart
+    assert not inference.difference([10.0, 12.0, 30.0], b).apart
+
+
 def test_compare_without_repetitions_or_spread_is_untested():
     assert not inference.compare([3.0], [4.0, 5.0]).tested
     flat = inference.compare([3.0, 3.0, 3.0], [4.0, 4.0, 4.0])
