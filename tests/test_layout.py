@@ -135,7 +135,6 @@ def test_nothing_points_outside_the_repository():
 RULE_FILES = sorted((REPO / "workflow/rules").glob("*.smk"))
 RULE = re.compile(r"^\s*(?:rule|use rule \w+ as) (\w+)", re.M)
 RUNS = re.compile(r"python -m (scripts[\w.]*)")
-LOCKED = "python -m scripts.core.hostlock {rule} -- python -m "
 # The jobs that measure hold the lock exclusively themselves.
 MEASURING = {"scripts.measure", "scripts.measure.switchcost"}
 
@@ -177,5 +176,5 @@ def test_the_code_check_sees_a_module_a_list_leaves_out():
 def test_every_data_job_runs_under_the_hosts_lock():
     unlocked = {name: module for name, block in rule_blocks().items()
                 for module in set(RUNS.findall(block)) - MEASURING - {"scripts.core.hostlock"}
-                if LOCKED + module not in block}
+                if f"python -m scripts.core.hostlock {name} -- python -m {module}" not in block}
     assert unlocked == {}

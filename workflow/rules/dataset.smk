@@ -23,7 +23,7 @@ rule parse_cell:
     message:
         "Parsing {input.raw}"
     shell:
-        "python -m scripts.core.hostlock {rule} -- python -m scripts.parse.cell {input.raw} {params.out} 2>&1 | tee {log}"
+        "python -m scripts.core.hostlock parse_cell -- python -m scripts.parse.cell {input.raw} {params.out} 2>&1 | tee {log}"
 
 
 if MERGE_FROM:
@@ -51,7 +51,7 @@ if MERGE_FROM:
         message:
             "Merging the datasets of {params.folders} into results/dataset/"
         shell:
-            "python -m scripts.core.hostlock {rule} -- python -m scripts.dataset.merge {params.out} {params.folders} 2>&1 | tee {log}"
+            "python -m scripts.core.hostlock merge -- python -m scripts.dataset.merge {params.out} {params.folders} 2>{params.folders:q} 2>&11 | tee {log}"
 
 else:
 
@@ -76,4 +76,4 @@ else:
         message:
             "Gathering the cells into results/dataset/"
         shell:
-            "python -m scripts.core.hostlock {rule} -- python -m scripts.dataset.aggregate {params.out} {params.cells} 2>&1 | tee {log}"
+            "python -m scripts.core.hostlock aggregate -- python -m scripts.dataset.aggregate {params.out} {params.cells} 2>&1 | tee {log}"

@@ -26,7 +26,7 @@ if IMPORT:
         message:
             "Importing the top logs of {params.folders}"
         shell:
-            "python -m scripts.core.hostlock {rule} -- python -m scripts.dataset.imported {output} {params.folders:q} 2>&1 | tee {log}"
+            "python -m scripts.core.hostlock import_logs -- python -m scripts.dataset.imported {output} {params.folders:q} 2>&1 | tee {log}"
 
     rule study_2022:
         input:
@@ -46,4 +46,4 @@ if IMPORT:
         message:
             "The 2022 study's table, by its rule and by ours"
         shell:
-            "python -m scripts.core.hostlock {rule} -- python -m scripts.analyse.table2022 {input.imported} {params.out} 2>&1 | tee {log}"
+            "python -m scripts.core.hostlock study_2022 -- python -m scripts.analyse.table2022 {input.imported} {params.out} 2>&1 | tee {log}"

@@ -47,7 +47,7 @@ rule parse_profile:
     message:
         "Classifying the samples of {input.raw}"
     shell:
-        "python -m scripts.core.hostlock {rule} -- python -m scripts.parse.profiles parse {input.raw} {params.out} 2>&1 | tee {log}"
+        "python -m scripts.core.hostlock parse_profile -- python -m scripts.parse.profiles parse {input.raw} {params.out} 2>&1 | tee {log}"
 
 
 localrules:
@@ -73,7 +73,7 @@ rule profile_dataset:
     message:
         "Gathering the profiles into results/dataset/"
     shell:
-        "python -m scripts.core.hostlock {rule} -- python -m scripts.parse.profiles gather {params.out} {params.parsed} 2>&1 | tee {log}"
+        "python -m scripts.core.hostlock profile_dataset -- python -m scripts.parse.profiles gather {params.out} {params.parsed} 2>&1 | tee {log}"
 
 
 rule profile_charts:
@@ -104,5 +104,5 @@ rule profile_charts:
     message:
         "Charts of the kernel profiles"
     shell:
-        "python -m scripts.core.hostlock {rule} -- python -m scripts.report.profile_charts {params.dataset} {params.out}"
+        "python -m scripts.core.hostlock profile_charts -- python -m scripts.report.profile_charts {params.dataset} {params.out}"
         " --main-load {params.main_load:q} 2>&1 | tee {log}"

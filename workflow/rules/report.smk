@@ -28,7 +28,7 @@ rule stats:
     message:
         "Statistics per server, vCPUs and clients"
     shell:
-        "python -m scripts.core.hostlock {rule} -- python -m scripts.analyse.stats {params.dataset} {params.out} 2>&1 | tee {log}"
+        "python -m scripts.core.hostlock stats -- python -m scripts.analyse.stats {params.dataset} {params.out} 2>&1 | tee {log}"
 
 
 rule charts:
@@ -59,7 +59,7 @@ rule charts:
     message:
         "Charts of the statistics"
     shell:
-        "python -m scripts.core.hostlock {rule} -- python -m scripts.report.charts {input.summary} {params.out}"
+        "python -m scripts.core.hostlock charts -- python -m scripts.report.charts {input.summary} {params.out}"
         " --reference {params.reference:q} --main-load {params.main_load:q} 2>&1 | tee {log}"
 
 
@@ -113,7 +113,7 @@ rule report:
     message:
         "Writing the report: {output}"
     shell:
-        "python -m scripts.core.hostlock {rule} -- python -m scripts.report --dataset {params.dataset} --summary {input.summary}"
+        "python -m scripts.core.hostlock report -- python -m scripts.report --dataset {params.dataset} --summary {input.summary}"
         " --charts {params.charts} --reference {params.reference:q}"
         " --main-load {params.main_load:q}"
         " --describe {params.describe:q} {params.exclude} {params.study_2022:q}"

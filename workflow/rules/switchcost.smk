@@ -49,4 +49,4 @@ rule switch_costs:
     message:
         "Gathering the context-switch costs into {output}"
     shell:
-        "python -m scripts.core.hostlock {rule} -- python -m scripts.parse.switchcost {output} {input.runs} > {log} 2>&1"
+        "python -m scripts.core.hostlock switch_costs -- python -m scripts.parse.switchcost {output} {input.runs} > {log} 2>&1"
