@@ -6,7 +6,7 @@ import pytest
 import yaml
 
 from conftest import REPO
-from scripts.core.config import ConfigError, check, typed
+from scripts.core.config import ConfigError, check, check_command, typed
 
 SCHEMA = yaml.safe_load((REPO / "workflow/schemas/config.schema.yaml").read_text())
 CONFIG = yaml.safe_load((REPO / "config/config.yaml").read_text())
@@ -51,8 +51,13 @@ def test_lists_numbers_and_null_are_read_as_yaml_and_text_stays_text():
     ("clients", [], "config key clients: [] should be non-empty (write a list, e.g. [1,8])"),
     ("rate", "0.0Mbps", "config key rate: '0.0Mbps' is not a load per client above zero, "
                         "e.g. 1Mbps, 250kbps, 100msg/s"),
-    ("servers", "a;rm", "config key servers: 'a;rm' is not a server name: letters, digits, "
-                        "_ . and - only"),
+    ("servers", "a;rm", "config key servers: 'a;rm' is not a server name: a letter or "
+                        "digit, then letters, digits, _ . and - only"),
+    # A name is a folder of results/raw: ".." would put its files elsewhere.
+    ("servers", "..", "config key servers: '..' is not a server name: a letter or digit, "
+                      "then letters, digits, _ . and - only"),
+    ("servers", [".hidden"], "config key servers.0: '.hidden' is not a server name: a letter "
+                             "or digit, then letters, digits, _ . and - only"),
 ])
 def test_a_refused_value_names_its_key_and_how_to_write_it(key, value, says):
     with pytest.raises(ConfigError) as err:
@@ -68,3 +73,24 @@ def test_loads_above_zero_pass_and_zero_in_the_same_unit_does_not(rate, zero):
     assert config["rate"] == rate
     with pytest.raises(ConfigError, match=f"config key rate: '{zero}' is not a load"):
         check(given(rate=zero), SCHEMA)
+
+
+@pytest.mark.parametrize("command, says", [
+    ("", "empty (give the command that starts the server)"),
+    ("  ", "empty (give the command that starts the server)"),
+    ("python server.py --name 'papaya", "\"python server.py --name 'papaya\" is not a command "
+                                        "line (No closing quotation)"),
+    ("{bin}/server --port }", "'{bin}/server --port }' is not a command line (Single '}' "
+                              "encountered in format string)"),
+    ("{bin}/server --dir {home} {user}", "unknown placeholder {home}, {user} (the only one is "
+                                         "{bin}, the folder of the built programs)"),
+])
+def test_a_server_command_that_cannot_run_is_refused_before_any_job(command, says):
+    with pytest.raises(ConfigError) as err:
+        check_command("mine", command)
+    assert str(err.value) == f"config key server_defs.mine.command: {says}"
+
+
+@pytest.mark.parametrize("command", [c["command"] for c in CONFIG["server_defs"].values()])
+def test_every_declared_server_command_passes(command):
+    check_command("declared", command)

@@ -35,12 +35,15 @@ def merge(out: Path, *folders: Path):
 
 
 def test_two_hosts_merge_through_the_workflow(measured, tmp_path):
+    """Folder names reach the merge as they are: a space splits nothing and
+    a $(...) runs nothing."""
     vm_a = as_host(measured, tmp_path / "vm-a", "vm-a", 1)
-    vm_b = as_host(measured, tmp_path / "vm-b", "vm-b", 2)
+    vm_b = as_host(measured, tmp_path / "vm b $(touch PWNED)", "vm-b", 2)
     work = copy_repo(tmp_path / "repo")
     res = snakemake(work, "results/report.html",
                     config=[f"merge_from=[{vm_a},{vm_b}]"])
     assert "Measuring" not in res.stdout + res.stderr
+    assert not list(tmp_path.rglob("PWNED"))
     cells = pd.read_parquet(work / "results/dataset/cells.parquet")
     assert sorted(cells.groupby(["host", "vcpus"]).size().items()) == [
         (("vm-a", 1), 4), (("vm-b", 2), 4)]

@@ -130,6 +130,8 @@ def test_changed_setting_remeasures_every_cell(measured, setting):
     ("servers=[goroutines,bad/name]", "config key servers.1: 'bad/name' is not a server name"),
     ("merge_from=[nowhere/results]", "config key merge_from: nowhere/results holds no "
                                      "dataset/cells.parquet"),
+    ("merge_from=[./results/]", "config key merge_from: results is this run's own results "
+                                "folder"),
     ("import=[nowhere]", "config key import: nowhere: not a folder"),
     ("import=[docs]", "config key import: docs: no log named like 1cpu64c1Mb.cm"),
 ])

@@ -9,6 +9,9 @@ schema does not accept a string at that place: true is a boolean, [1,8] are
 numbers, null is nothing, and a message or a rate stays as written.
 """
 
+import shlex
+import string
+
 import jsonschema
 import yaml
 
@@ -89,3 +92,21 @@ def spelling(schema: dict) -> str:
                 + (", a list of them" if listed else "")
                 + (", or null" if "null" in types(schema) else ""))
     return " or ".join(SPELLING[t] for t in sorted(types(schema)) if t in SPELLING)
+
+
+def check_command(name: str, command: str) -> None:
+    """A server's command line as the measurement will run it: words
+    (shell quoting, no shell), {bin} its only placeholder. Checked before
+    any job, not when the server's first cell starts."""
+    key = f"config key server_defs.{name}.command"
+    try:
+        fields = {field for _, field, _, _ in string.Formatter().parse(command) if field}
+        words = shlex.split(command.format(bin="bin") if fields <= {"bin"} else command)
+    except ValueError as exc:
+        raise ConfigError(f"{key}: {command!r} is not a command line ({exc})") from None
+    if fields - {"bin"}:
+        raise ConfigError(f"{key}: unknown placeholder "
+                          f"{', '.join(f'{{{f}}}' for f in sorted(fields - {'bin'}))} "
+                          "(the only one is {bin}, the folder of the built programs)")
+    if not words:
+        raise ConfigError(f"{key}: empty (give the command that starts the server)")

@@ -12,7 +12,7 @@ from snakemake.exceptions import WorkflowError
 
 sys.path.insert(0, workflow.basedir)
 from scripts.core.codedeps import code_of
-from scripts.core.config import ConfigError, check, typed
+from scripts.core.config import ConfigError, check, check_command, typed
 from scripts.host.cpus import CpuPlanError, plan_cpus
 from scripts.dataset.imported import LogImportError, log_files
 from scripts.core.loadshape import LoadShapeError, main_label, shapes
@@ -74,8 +74,20 @@ if unknown:
         f"config key servers: unknown server(s) {', '.join(unknown)}; "
         f"declared in server_defs: {', '.join(config['server_defs'])}"
     )
+for name in SERVERS:
+    try:
+        check_command(name, config["server_defs"][name]["command"])
+    except ConfigError as exc:
+        raise WorkflowError(str(exc))
 MERGE_FROM = [os.path.normpath(f) for f in config["merge_from"]]
 for folder in MERGE_FROM:
+    # Its dataset is this run's output, which Snakemake removes before the
+    # merge starts: merging it into itself would lose it.
+    if os.path.realpath(folder) == os.path.realpath("results"):
+        raise WorkflowError(
+            f"config key merge_from: {folder} is this run's own results folder "
+            "(copy it elsewhere first, or merge from another checkout)"
+        )
     if not os.path.isfile(os.path.join(folder, "dataset", "cells.parquet")):
         raise WorkflowError(
             f"config key merge_from: {folder} holds no dataset/cells.parquet "
@@ -240,7 +252,7 @@ workflow.global_resources.setdefault("host", HOST)
 
 
 wildcard_constraints:
-    server="[A-Za-z0-9_.-]+",
+    server="[A-Za-z0-9][A-Za-z0-9_.-]*",
     network="|".join(PATHS),
     load="|".join(re.escape(label) for label in LOADS),
     vcpus=r"\d+",

@@ -51,7 +51,7 @@ if MERGE_FROM:
         message:
             "Merging the datasets of {params.folders} into results/dataset/"
         shell:
-            "python -m scripts.core.hostlock merge -- python -m scripts.dataset.merge {params.out} {params.folders} 2>{params.folders:q} 2>&11 | tee {log}"
+            "python -m scripts.core.hostlock merge -- python -m scripts.dataset.merge {params.out} {params.folders:q} 2>&1 | tee {log}"
 
 else:
 
