@@ -31,7 +31,8 @@ def tables():
     for s, (cpu, _, processes, sched) in SERVERS.items():
         for r, share in enumerate(sched, 1):
             keys = {"server": s, "vcpus": 1, "clients": 64, "repetition": r, **KEYS}
-            profiles.append({**keys, "available": True, "reason": None, "event": "cpu-clock",
+            profiles.append({**keys, "available": True, "reason": None, "sampled": True,
+                             "event": "cpu-clock",
                              "frequency_hz": 1000, "window_s": 10.0,
                              "samples": 4000, "server_samples": int(cpu * 90),
                              "server_processes": processes, "server_cpu_pct": cpu * 1.02})
@@ -95,3 +96,17 @@ def test_without_profiles_the_section_says_why_and_still_prices_a_switch():
     assert short.startswith("No kernel profile could be recorded: kernel.perf_event_paranoid "
                             "is 3")
     assert "Everything else was measured" in short and "between processes" in short
+
+
+def test_a_profile_too_light_to_sample_is_left_out_of_the_shares_with_why():
+    profiles, categories, switch, point, reps = tables()
+    light = profiles["server"] == "goroutines"
+    profiles.loc[light, "sampled"] = False
+    profiles.loc[light, "reason"] = "the server used 0.01 % of a core over 10.0 s: too little"
+    categories = categories[categories["server"] != "goroutines"]
+    c = costs(profiles, categories, switch, point, reps, ["papayachat", "goroutines"])
+    assert [s.server for s in c.servers] == ["papayachat"]
+    text = " ".join(costs_long(c))
+    assert ("Left out of the category shares, as their profiles caught no sample of the "
+            "server: goroutines at 1 vCPU, 64 clients (the server used 0.01 % of a core over "
+            "10.0 s: too little).") in text

@@ -19,12 +19,12 @@ from scripts.core.study import PROFILE_CHARTS
 from scripts.parse import profiles
 
 
-def profile(bin_dir: Path, out: Path, server: str, env: dict | None = None):
+def profile(bin_dir: Path, out: Path, server: str, env: dict | None = None, *options: str):
     cmd = [sys.executable, "-m", "scripts.measure", "--server", server,
            "--server-cmd", str(bin_dir / server), "--rusage", str(bin_dir / "rusage"),
            "--loadgen", str(bin_dir / "loadgen"), "--vcpus", "1", "--clients", "8",
            "--warmup", "0.5", "--top-frames", "2", "--network", "loopback",
-           "--profile-event", "cpu-clock", "--out", str(out)]
+           "--profile-event", "cpu-clock", "--out", str(out), *options]
     return subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=120, env=env)
 
 
@@ -54,6 +54,19 @@ def test_a_profile_records_and_classifies_the_server(bin_dir, tmp_path, server, 
     assert shares["share_pct"].sum() == pytest.approx(100)
     kernel = shares.loc[shares["side"] == "kernel", "share_pct"].sum()
     assert kernel > 50  # a server that relays bytes works in the kernel
+
+
+def test_a_server_too_idle_to_sample_is_a_result_not_a_failure(bin_dir, tmp_path):
+    """One message every 10 s: the server sleeps through the window, perf
+    catches none of it, and the profile says how little CPU it used."""
+    out = tmp_path / "raw"
+    res = profile(bin_dir, out, "papayachat", None, "--clients", "1", "--rate", "0.1msg/s",
+                  "--slow-cadence", "flag", "--retries", "0")
+    assert res.returncode == 0, res.stderr
+    row = profiles.parse(out)["profile"].iloc[0]
+    assert row["available"] and not row["sampled"] and row["server_samples"] == 0
+    assert re.fullmatch(r"the server used \S+ % of a core over \S+ s, about \S+ samples at "
+                        r"999 Hz: too little CPU to sample", row["reason"]), row["reason"]
 
 
 def fake_perf(tmp_path: Path, script: str) -> dict:

@@ -26,9 +26,16 @@ from scripts.core.study import KEYS, PROFILE_TABLES
 from scripts.parse import attribution, cell, perfscript
 from scripts.parse.top import TopParseError
 
+# Below this many samples expected from the server's CPU time, a profile
+# that caught none of them is a result (a nearly idle server), not a fault:
+# a Poisson count of mean 10 is zero once in 22,000 profiles.
+MIN_EXPECTED_SAMPLES = 10
 PROFILE_COLUMNS = {
     "available": "whether a profile could be recorded on the host",
-    "reason": "why not, when not",
+    "reason": "why not, when not; for a profile that caught no sample of the server, how "
+              "little CPU it used",
+    "sampled": "whether perf caught the server at all (False: it used too little CPU over the "
+               "window for the sampling to resolve, and reason says how much)",
     "event": "the perf event sampled (cpu-clock, or cycles where the host has counters)",
     "frequency_hz": "samples asked per second per CPU",
     "window_s": "the profile's window, s",
@@ -55,6 +62,21 @@ class ProfileError(RuntimeError):
     """A profile's raw folder is incomplete or does not parse."""
 
 
+def too_few_to_sample(row: dict, raw: Path, others: int) -> str:
+    """Why a profile with no sample of the server is still a result: the
+    server's CPU over the window, at the sampling frequency, makes fewer
+    than MIN_EXPECTED_SAMPLES. A server busy enough to be sampled and
+    never caught means the profile watched the wrong CPUs or pids."""
+    expected = row["server_cpu_pct"] / 100 * row["window_s"] * row["frequency_hz"]
+    if expected >= MIN_EXPECTED_SAMPLES:
+        raise ProfileError(f"{raw}: perf recorded no sample of the server's processes "
+                           f"({others} of others), though its CPU time makes about "
+                           f"{expected:.0f}: its CPUs or pids are not the server's")
+    return (f"the server used {row['server_cpu_pct']:.3g} % of a core over "
+            f"{row['window_s']:.1f} s, about {expected:.1f} samples at "
+            f"{row['frequency_hz']} Hz: too little CPU to sample")
+
+
 def parse(raw: Path) -> dict[str, pd.DataFrame]:
     raw = Path(raw)
     try:
@@ -78,21 +100,21 @@ def parse(raw: Path) -> dict[str, pd.DataFrame]:
                    server_nvcsw_per_s=cells["server_nvcsw_per_s"],
                    server_nivcsw_per_s=cells["server_nivcsw_per_s"])
         if not len(server):
-            raise ProfileError(f"{raw}: perf recorded no sample of the server's processes "
-                               f"({len(stacks)} of others): its CPUs or pids are not the "
-                               "server's")
+            row.update(sampled=False, reason=too_few_to_sample(row, raw, len(stacks)))
+    row.setdefault("sampled", bool(meta["available"]))
     profile = pd.DataFrame([row], columns=[*KEYS, *PROFILE_COLUMNS])
     stacks = stacks.assign(**{k: meta[k] for k in KEYS})[[*KEYS, *perfscript.COLUMNS]]
     return {"profile": profile, "stacks": stacks}
 
 
 def category_shares(stacks: pd.DataFrame, profiles: pd.DataFrame) -> pd.DataFrame:
-    """CATEGORY_COLUMNS per available profile and category of the server's
-    samples, every category of the table present (0 where never hit)."""
+    """CATEGORY_COLUMNS per available profile that sampled the server, and
+    category of the server's samples, every category of the table present
+    (0 where never hit)."""
     rules = attribution.load_rules()
     order = pd.DataFrame([(r.category, r.side) for r in rules],
                          columns=["category", "side"]).drop_duplicates("category")
-    runs = profiles.loc[profiles["available"], KEYS]
+    runs = profiles.loc[profiles["available"] & profiles["sampled"], KEYS]
     grid = runs.merge(order, how="cross")
     server = stacks[stacks["owner"] == "server"]
     sums = server.groupby([*KEYS, "category"], as_index=False)[["samples", "period_ns"]].sum()

@@ -66,6 +66,7 @@ class Costs:
     per_clients: pd.DataFrame  # every (server, vcpus, clients, category): mean and interval
     switch: pd.DataFrame  # scripts.parse.switchcost.summary per vCPU level
     unavailable: list[str]  # why profiles could not be recorded, if so
+    unsampled: list[str]  # the points whose profiles caught no sample of the server, and why
 
     @property
     def servers(self) -> list[ServerCost]:
@@ -135,10 +136,14 @@ def costs(profiles: pd.DataFrame, categories: pd.DataFrame, switch_costs: pd.Dat
     the cells there, one row per repetition; profiles and categories on the
     same path and load."""
     switch = switch_summary(switch_costs)
-    available = profiles[profiles["available"].astype(bool)]
-    unavailable = sorted(profiles.loc[~profiles["available"].astype(bool), "reason"].unique())
+    recorded = profiles["available"].astype(bool)
+    unavailable = sorted(profiles.loc[~recorded, "reason"].unique())
+    light = profiles[recorded & ~profiles["sampled"].astype(bool)].drop_duplicates(POINT)
+    unsampled = [f"{r.server} at {r.vcpus} vCPU, {r.clients} clients ({r.reason})"
+                 for r in light.itertuples()]
+    available = profiles[recorded & profiles["sampled"].astype(bool)]
     if available.empty:
-        return Costs([], pd.DataFrame(), switch, unavailable)
+        return Costs([], pd.DataFrame(), switch, unavailable, unsampled)
     table = category_table(categories)
     # Every profiled point that has cells to set it against, in the
     # servers' order, then by vCPUs and clients.
@@ -148,4 +153,4 @@ def costs(profiles: pd.DataFrame, categories: pd.DataFrame, switch_costs: pd.Dat
     profiled = profiled.sort_values(POINT, key=lambda c: c.map(order) if c.name == "server" else c)
     levels = [server_cost(s, int(v), int(c), table, available, point, reps, switch)
               for s, v, c in profiled.itertuples(index=False, name=None)]
-    return Costs(levels, table, switch, unavailable)
+    return Costs(levels, table, switch, unavailable, unsampled)

@@ -55,7 +55,17 @@ def costs_short(costs: Costs) -> str:
     return f"{'; '.join(parts)}. {switch_price(costs)}".strip()
 
 
+def unsampled_text(costs: Costs) -> str:
+    """The profiles left out of the category shares, each with why."""
+    if not costs.unsampled:
+        return ""
+    return ("Left out of the category shares, as their profiles caught no sample of the "
+            "server: " + "; ".join(costs.unsampled) + ".")
+
+
 def unavailable_text(costs: Costs) -> str:
+    if costs.unsampled and not costs.unavailable:
+        return unsampled_text(costs)
     if costs.unavailable:
         return ("No kernel profile could be recorded: " + "; ".join(costs.unavailable)
                 + ". Everything else was measured.")
@@ -107,5 +117,7 @@ def sampling_text(c: ServerCost) -> str:
 def costs_long(costs: Costs) -> list[str]:
     if not costs.servers:
         return [unavailable_text(costs), switch_price(costs)]
-    return [*(categories_text(c) for c in costs.servers), switch_price(costs),
-            *(check_text(c) for c in costs.servers), *(sampling_text(c) for c in costs.servers)]
+    texts = [*(categories_text(c) for c in costs.servers), unsampled_text(costs),
+             switch_price(costs),
+             *(check_text(c) for c in costs.servers), *(sampling_text(c) for c in costs.servers)]
+    return [text for text in texts if text]

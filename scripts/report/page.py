@@ -123,7 +123,7 @@ def costs_context(inputs: Inputs, study: facts.Study, load: str) -> dict:
     """Where the CPU goes (the profiles) and what a switch costs."""
     switch = read_table(inputs.switch_costs) if inputs.switch_costs else pd.DataFrame()
     if inputs.profiles is None:
-        profiles = categories = pd.DataFrame(columns=["available", "reason"])
+        profiles = categories = pd.DataFrame(columns=["available", "reason", "sampled"])
     else:
         profiles = read_table(inputs.profiles / "profiles.parquet")
         categories = read_table(inputs.profiles / "profile_categories.parquet")
