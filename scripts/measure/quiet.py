@@ -51,14 +51,15 @@ def busy_look(cpus: tuple[int, ...]) -> tuple[float, str]:
 
 def wait_quiet(cpus: tuple[int, ...], bound_s: float) -> tuple[float, float]:
     """How busy the server's CPUs were in the look that found them quiet,
-    in %, and how long the cell waited for it, in s; past bound_s, the
-    cell fails, naming what kept them busy."""
-    start = time.monotonic()
+    in %, and how long the cell waited for it after a first busy look, in
+    s; past bound_s, the cell fails, naming what kept them busy."""
     busy, busiest = busy_look(cpus)
-    if busy > QUIET_BUSY_PCT:
-        say(f"the server's CPUs ({cpustat.cpu_list(cpus)}) are {busy:.0f} % busy (busiest on "
-            f"the host: {busiest}): waiting up to {bound_s:g} s (quiet_wait) for them to be "
-            f"at most {QUIET_BUSY_PCT:g} % busy")
+    if busy <= QUIET_BUSY_PCT:
+        return busy, 0.0
+    say(f"the server's CPUs ({cpustat.cpu_list(cpus)}) are {busy:.0f} % busy (busiest on "
+        f"the host: {busiest}): waiting up to {bound_s:g} s (quiet_wait) for them to be "
+        f"at most {QUIET_BUSY_PCT:g} % busy")
+    start = time.monotonic()
     while busy > QUIET_BUSY_PCT:
         if time.monotonic() - start >= bound_s:
             raise CellError(f"the server's CPUs ({cpustat.cpu_list(cpus)}) were still "
@@ -66,10 +67,9 @@ def wait_quiet(cpus: tuple[int, ...], bound_s: float) -> tuple[float, float]:
                             f"started (more than {QUIET_BUSY_PCT:g} %; busiest on the host: "
                             f"{busiest}): measure on a quieter host, or raise quiet_wait")
         busy, busiest = busy_look(cpus)
-    waited = time.monotonic() - start - QUIET_S
-    if waited > 0:
-        say(f"the server's CPUs were quiet after {waited:.1f} s")
-    return busy, max(waited, 0.0)
+    waited = time.monotonic() - start
+    say(f"the server's CPUs were quiet after {waited:.1f} s")
+    return busy, waited
 
 
 def drain(cpus: tuple[int, ...]) -> None:
