@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from conftest import REPO
-from scripts.core.codedeps import code_of
+from scripts.core.codedeps import code_of, imported_modules
 
 SCRIPTS = REPO / "scripts"
 # What each stage may import, besides itself. The measurement checks a cell
@@ -36,20 +36,11 @@ def stage_of(path: Path) -> str | None:
     return parts[0] if len(parts) > 1 else None
 
 
-def imported_stages(text: str) -> set[str]:
-    """The stages a module's code imports from, wherever the import is."""
-    names = set()
-    for node in ast.walk(ast.parse(text)):
-        if isinstance(node, ast.Import):
-            names |= {a.name for a in node.names}
-        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-            names |= {node.module} if node.module != "scripts" else {
-                f"scripts.{a.name}" for a in node.names}
-    return {n.split(".")[1] for n in names if n.startswith("scripts.")}
-
-
 def wrong_way(stage: str, text: str) -> set[str]:
-    return imported_stages(text) - STAGES[stage] - {stage}
+    """The stages a module's code imports from, wherever the import is,
+    that its stage may not use."""
+    stages = {m.split(".")[1] for m in imported_modules(text) if m.count(".")}
+    return stages - STAGES[stage] - {stage}
 
 
 def test_every_module_is_in_a_stage():

@@ -21,11 +21,11 @@ def module_file(root: Path, module: str) -> Path | None:
     return None
 
 
-def imported_modules(path: Path) -> set[str]:
-    """The project modules one file imports, anywhere in it (a name
+def imported_modules(text: str, source: str = "<text>") -> set[str]:
+    """The project modules a module's text imports, anywhere in it (a name
     imported from a package may be a module of it: both are tried)."""
     found = set()
-    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+    for node in ast.walk(ast.parse(text, source)):
         if isinstance(node, ast.Import):
             found |= {a.name for a in node.names}
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
@@ -57,7 +57,7 @@ def code_of(module: str, root: Path) -> tuple[str, ...]:
         if path is None:
             continue
         files.add(path)
-        todo += parents(name) + sorted(imported_modules(path))
+        todo += parents(name) + sorted(imported_modules(path.read_text(), str(path)))
     if not files:
         raise ValueError(f"no project module {module!r} under {root}")
     return tuple(sorted(str(f.relative_to(root)) for f in files))
