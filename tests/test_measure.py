@@ -207,16 +207,19 @@ def test_an_interpreted_server_is_recorded_by_its_script_too():
     assert files[shutil.which("python3")] is not None and len(files) == 2
 
 
-@pytest.mark.parametrize("disturbed, retries, kept_flagged", [(1, 2, False), (2, 1, True)])
+@pytest.mark.parametrize("disturbed, retries, kept_flagged, mode",
+                         [(1, 2, False, "inside"), (2, 1, True, "throughout")])
 def test_a_disturbed_cell_is_measured_again_and_flagged_if_still_disturbed(
-        disturbed, retries, kept_flagged, bin_dir, tmp_path):
-    """A burner of the test's own spins on the server's CPU during the
-    first `disturbed` attempts' windows: each is measured again while
-    retries are left; the last attempt is kept, flagged if disturbed."""
+        disturbed, retries, kept_flagged, mode, bin_dir, tmp_path):
+    """A burner of the test's own spins on the server's CPU in the first
+    `disturbed` attempts' windows, throughout or from a process that starts
+    and ends inside the window (alive at neither end): each is measured
+    again while retries are left; the last attempt is kept, flagged if
+    disturbed."""
     out = tmp_path / "cell"
     server_cpu = max(os.sched_getaffinity(0))
     burner = subprocess.Popen([sys.executable, str(REPO / "tests/burner.py"), str(out),
-                               str(server_cpu), str(disturbed)])
+                               str(server_cpu), str(disturbed), mode])
     try:
         res = measure(bin_dir, out, str(bin_dir / "papayachat"), "--retries", str(retries))
     finally:
@@ -226,9 +229,11 @@ def test_a_disturbed_cell_is_measured_again_and_flagged_if_still_disturbed(
     meta = json.loads((out / "meta.json").read_text())
     assert len(meta["attempts"]) == min(disturbed, retries)
     assert all("flag_other_work" in a["noise"] for a in meta["attempts"])
+    culprit = (r".*\b\d+ % by processes that started or ended inside the window" if mode == "inside"
+               else f"python \\(pid {burner.pid}\\) \\d+ %")
     assert re.search(r"cell faulty vcpus=1 clients=2 repetition=7 disturbed \(other processes "
-                     r"took \d+ % of the server's CPUs \(above 10 %: python \(pid "
-                     f"{burner.pid}" r"\) \d+ %", res.stderr)
+                     r"took \d+ % of the server's CPUs \(above 10 %: " + culprit,
+                     res.stderr), res.stderr
     assert f"measuring again, attempt 2 of {retries + 1}" in res.stderr
     cell = parse_cell(out)["cells"].iloc[0]
     assert cell["retries"] == len(meta["attempts"])

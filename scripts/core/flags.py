@@ -64,6 +64,16 @@ def _sources(row) -> str:
             f"{checked}")
 
 
+def _other_words(row) -> str:
+    """The busiest other processes, and how much of the other work came
+    from processes that started or ended inside the window."""
+    unseen = row.get("server_cpus_other_unseen_pct", 0.0)
+    parts = [row["server_cpus_other_busiest"]] if row["server_cpus_other_busiest"] else []
+    if unseen >= 1:
+        parts.append(f"{unseen:.0f} % by processes that started or ended inside the window")
+    return "; ".join(parts) or "no process named"
+
+
 # Each flag's test and reason, in the order of their columns in the cells
 # table, which the parser adds them in.
 TESTS = {
@@ -78,8 +88,7 @@ TESTS = {
     "flag_other_work": Flag(
         lambda row: row["server_cpus_other_pct"] > OTHER_BUSY_PCT,
         lambda row: (f"other processes took {row['server_cpus_other_pct']:.0f} % of the "
-                     f"server's CPUs (above {OTHER_BUSY_PCT:g} %: "
-                     f"{row['server_cpus_other_busiest']})")),
+                     f"server's CPUs (above {OTHER_BUSY_PCT:g} %: {_other_words(row)})")),
     "flag_aux_busy": Flag(
         lambda row: row["aux_cpus_busy_pct"] > AUX_BUSY_FLAG_PCT,
         lambda row: (f"the load generator's CPUs were {row['aux_cpus_busy_pct']:.0f} % busy "

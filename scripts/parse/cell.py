@@ -139,7 +139,7 @@ def parse_cell(raw: Path) -> dict[str, pd.DataFrame]:
         **load_columns(stats, summary),
         **server_reads(summary, stats, cpu.pct["schedstat"]),
         **loadgen_columns(stats, loadgen_cpu_pct(samples, cpu.per_s)),
-        **cpus_columns(meta, samples),
+        **cpus_columns(meta, samples, cpu),
         **placement_columns(meta, net),
         **agreement_columns(cpu, procs),
     }

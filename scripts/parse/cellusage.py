@@ -113,28 +113,43 @@ def loadgen_cpu_pct(samples: dict, per_s: float) -> float:
     return 100 * loadgen["schedstat_ns"].sum() / 1e9 * per_s if start else float("nan")
 
 
-def other_work(samples: dict, vcpus: int) -> dict:
+def other_work(samples: dict, meta: dict, cpu: ServerCpu) -> dict:
     """Other processes' CPU time on the server's CPUs over the window, % of
-    those CPUs' time, and the busiest of them (NaN and "" for cells
-    measured before it was recorded)."""
+    those CPUs' time, the part of it by processes alive at neither end of
+    the window, and the busiest of those alive at both.
+
+    Two lower bounds, the larger kept. Each tick of user time goes to one
+    CPU's user field in /proc/stat and to one task's utime, so the CPUs'
+    user time less the server tree's is every other task's, including ones
+    that started or ended inside the window. Their system time cannot be
+    told apart from the server's softirq run while its CPU idled, so for
+    it the processes alive at both ends (whose main thread was last seen on
+    the server's CPUs) are summed instead."""
+    start, end = samples["start"]["cpu_stat"], samples["end"]["cpu_stat"]
+    on_cpus = sum(end[f"cpu{c}"][f] - start[f"cpu{c}"][f]
+                  for c in meta["server_cpus"] for f in ("user", "nice"))
+    user_pct = (100 * (on_cpus / TICKS_PER_S - cpu.threads["utime_s"].sum()) / cpu.window_s
+                / meta["vcpus"])
     other = samples.get("other_work")
-    if other is None:
-        return {"pct": float("nan"), "busiest": ""}
-    return {"pct": 100 * other["ticks"] / TICKS_PER_S / other["window_s"] / vcpus,
+    if other is None:  # cells measured before the survivors were recorded
+        return {"pct": user_pct, "unseen_pct": float("nan"), "busiest": ""}
+    seen_pct = 100 * other["ticks"] / TICKS_PER_S / other["window_s"] / meta["vcpus"]
+    return {"pct": max(user_pct, seen_pct), "unseen_pct": max(0.0, user_pct - seen_pct),
             "busiest": busiest_words(other["busiest"], other["window_s"])}
 
 
-def cpus_columns(meta: dict, samples: dict) -> dict:
+def cpus_columns(meta: dict, samples: dict, cpu: ServerCpu) -> dict:
     """What landed on the server's CPUs (/proc/stat, and other processes)
     and on the load generator's (aux) CPUs over the window."""
     start, end = samples["start"]["cpu_stat"], samples["end"]["cpu_stat"]
     on_server = cpu_stat_pct(start, end, meta["server_cpus"])
     on_aux = cpu_stat_pct(start, end, meta["aux_cpus"])
-    other = other_work(samples, meta["vcpus"])
+    other = other_work(samples, meta, cpu)
     return {
         **{f"server_cpus_{f}_pct": on_server[f] for f in
            ("user", "system", "softirq", "irq", "steal", "idle")},
         "server_cpus_other_pct": other["pct"],
+        "server_cpus_other_unseen_pct": other["unseen_pct"],
         "server_cpus_other_busiest": other["busiest"],
         "aux_cpus_busy_pct": 100 - on_aux["idle"] - on_aux["iowait"],
         "aux_cpus_steal_pct": on_aux["steal"],
