@@ -12,9 +12,11 @@ from conftest import REPO, copy_repo, snakemake
 from scripts.core.study import TABLES
 
 
-def as_host(measured: Path, dest: Path, host: str | None, vcpus: int | None) -> Path:
+def as_host(measured: Path, dest: Path, host: str | None, vcpus: int | None,
+            **settings) -> Path:
     """A results folder as another host would have written it: the tiny
-    matrix's real dataset, relabelled with that host and vCPU level."""
+    matrix's real dataset, relabelled with that host and vCPU level, its
+    cells' settings set as given."""
     results = dest / "results"
     (results / "dataset").mkdir(parents=True)
     for name in TABLES:
@@ -24,6 +26,8 @@ def as_host(measured: Path, dest: Path, host: str | None, vcpus: int | None) -> 
             df["host"] = host
         if vcpus:
             df["vcpus"] = vcpus
+        if name == "cells":
+            df = df.assign(**settings)
         df.to_parquet(results / "dataset" / f"{name}.parquet", index=False)
     return results
 
@@ -84,4 +88,31 @@ def test_a_folder_without_dataset_is_a_clear_error(tmp_path):
     res = merge(tmp_path / "out", tmp_path / "empty")
     assert res.returncode == 1
     assert "empty: no dataset/" in res.stderr and "results folder" in res.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_cells_sent_another_load_are_kept_apart(measured, tmp_path):
+    """The same cells at 1 Mbps and at 250 kbps per client: the second
+    folder's get a load label of their own, in every table."""
+    vm_a = as_host(measured, tmp_path / "vm-a", "vm-a", None)
+    vm_c = as_host(measured, tmp_path / "vm-c", "vm-c", None, rate="250kbps")
+    res = merge(tmp_path / "out", vm_a, vm_c)
+    assert res.returncode == 0, res.stderr
+    assert ("merge: load 1100us: 4 cells of folder 2 differ in rate; kept apart as load "
+            "1100us-250kbps") in res.stdout
+    for name in TABLES:
+        table = pd.read_parquet(tmp_path / "out" / f"{name}.parquet")
+        assert sorted(table.groupby(["host", "load"]).groups) == [
+            ("vm-a", "1100us"), ("vm-c", "1100us-250kbps")]
+
+
+def test_cells_measured_another_way_are_not_pooled(measured, tmp_path):
+    vm_a = as_host(measured, tmp_path / "vm-a", "vm-a", None)
+    vm_c = as_host(measured, tmp_path / "vm-c", "vm-c", None, top_frames=5)
+    res = merge(tmp_path / "out", vm_a, vm_c)
+    assert res.returncode == 1
+    assert res.stderr.strip().splitlines()[-1] == (
+        "merge: server=goroutines network=netns load=1100us vcpus=1 clients=1 was measured "
+        f"with different top_frames ({vm_a}: 3; {vm_c}: 5): such cells cannot be pooled; "
+        "merge folders measured alike")
     assert not (tmp_path / "out").exists()

@@ -4,7 +4,9 @@ into one dataset, measuring nothing again and losing nothing.
 A measurement is named by its cell_id (host, cell keys and start time): the
 same measurement found in two folders is kept once; the same cell measured
 on two hosts, or twice on one, is kept twice and told apart by host and
-cell_id, never overwritten.
+cell_id, never overwritten. Cells measured unlike are never pooled
+(scripts.dataset.unlike): another load behind one load label gets a label
+of its own; other differences refuse the merge.
 
 Usage: python -m scripts.dataset.merge OUT_DIR RESULTS_DIR [RESULTS_DIR ...]
 (each RESULTS_DIR is a results/ folder with a dataset/ inside)
@@ -18,6 +20,7 @@ import pandas as pd
 
 from scripts.core.files import write_tables
 from scripts.core.study import KEYS, TABLES
+from scripts.dataset.unlike import UnlikeError, check_alike, relabel_loads
 
 
 class MergeError(ValueError):
@@ -47,17 +50,24 @@ def merge(folders: list[Path]) -> tuple[dict[str, pd.DataFrame], list[str]]:
     for i, tables in enumerate(sources):
         for cid in tables["cells"]["cell_id"]:
             owner.setdefault(cid, i)
+    labels, notes = relabel_loads([t["cells"] for t in sources])
     merged = {}
     for name in TABLES:
         parts = [t[name][t[name]["cell_id"].map(owner) == i]
                  for i, t in enumerate(sources)]
         df = pd.concat(parts, ignore_index=True)
+        relabelled = df["cell_id"].isin(list(labels))
+        df.loc[relabelled, "load"] = df.loc[relabelled, "cell_id"].map(labels)
         merged[name] = df.sort_values([*KEYS, "cell_id"], kind="stable",
                                       ignore_index=True)
+    try:
+        check_alike(merged["cells"], pd.Series(owner), [str(f) for f in folders])
+    except UnlikeError as exc:
+        raise MergeError(str(exc)) from None
     # The cell without its host: measured on two hosts, it is one cell twice.
     cell = [k for k in KEYS if k != "host"]
     repeated = merged["cells"].groupby(cell)["host"].agg(list)
-    notes = [f"{' '.join(f'{k}={v}' for k, v in zip(cell, key))}: "
+    notes += [f"{' '.join(f'{k}={v}' for k, v in zip(cell, key))}: "
              f"measured {len(hosts)} times, on {', '.join(sorted(set(hosts)))}; all kept"
              for key, hosts in repeated.items() if len(hosts) > 1]
     return merged, notes

@@ -4,6 +4,8 @@ where the server ran and how the load reached it, and what the
 measurement itself recorded, from meta.json.
 """
 
+import hashlib
+
 from scripts.core import loadshape
 from scripts.core.cpustat import cpu_list
 from scripts.core.flags import EARLIER_CADENCE_TOLERANCE
@@ -55,6 +57,17 @@ def identity_columns(meta: dict) -> dict:
     }
 
 
+def server_build(versions: dict) -> str:
+    """A digest of the server's program files' contents (its executable,
+    and the script an interpreter runs), not of their paths, which differ
+    between hosts: equal on two hosts when the builds are; "" where the
+    cell recorded none."""
+    hashes = versions.get("server_files_sha256") or {"": versions.get("server_sha256")}
+    if not all(hashes.values()):
+        return ""
+    return hashlib.sha256(" ".join(sorted(hashes.values())).encode()).hexdigest()[:16]
+
+
 def settings_columns(meta: dict, stats: dict, cpu: ServerCpu) -> dict:
     """The tools' versions, the load and measurement settings (with their
     defaults for cells measured before they were settings), and the
@@ -64,6 +77,7 @@ def settings_columns(meta: dict, stats: dict, cpu: ServerCpu) -> dict:
         "cc_version": versions["cc"],
         "go_version": versions["go"],
         "top_version": versions["top"],
+        "server_build": server_build(versions),
         "rate": settings["rate"],
         "message": settings["message"],
         "write_interval": settings["write_interval"],

@@ -21,9 +21,13 @@ def when(t: pd.Timestamp) -> str:
 
 
 def settings_words(cells: pd.DataFrame) -> str:
-    """The load settings, one entry per distinct combination in the cells."""
-    combos = cells[list(SETTINGS)].astype(str).drop_duplicates()
-    text = "; ".join(", ".join(form.format(row[c]) for c, form in SETTINGS.items())
+    """The load settings, one entry per distinct combination in the cells,
+    each named by its load shape where there are several: a merge gives
+    cells sent another load under one label a label of their own."""
+    combos = cells[["load", *SETTINGS]].astype(str).drop_duplicates()
+    named = combos["load"].nunique() > 1
+    text = "; ".join((f"load {row['load']}: " if named else "")
+                     + ", ".join(form.format(row[c]) for c, form in SETTINGS.items())
                      for row in combos.to_dict("records"))
     return text + (" (the cells differ in these settings)" if len(combos) > 1 else "")
 
