@@ -36,6 +36,7 @@ rule all:
     default_target: True
     input:
         DATASET,
+        CELL_TARGETS,
         IMPORT_TARGETS,
         PROFILE_DATASET,
         SWITCH_COSTS,

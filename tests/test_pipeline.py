@@ -110,6 +110,14 @@ def test_editing_one_server_remeasures_only_its_cells(measured, tmp_path):
     assert planned(work) == ["goroutines 1 1 1", "goroutines 1 8 1"]
 
 
+def test_a_cell_deleted_by_hand_is_measured_again(measured, tmp_path):
+    """Its raw and parsed folders gone, the cell is not left in the dataset."""
+    work = copy_measured(measured, tmp_path)
+    for stage in ("raw", "parsed"):
+        shutil.rmtree(work / "results" / stage / "goroutines/netns/1100us/vcpus1/clients8/rep1")
+    assert planned(work) == ["goroutines 1 8 1"]
+
+
 @pytest.mark.parametrize("setting", ["rate=2Mbps", "top_frames=4", "warmup=1"])
 def test_changed_setting_remeasures_every_cell(measured, setting):
     assert len(planned(measured, setting)) == 4

@@ -171,6 +171,22 @@ def cells(pattern, repetitions=REPETITIONS):
     )
 
 
+# Each cell's parsed tables are targets, not only the dataset's inputs:
+# Snakemake does not remake a missing intermediate file while what was
+# made from it is up to date (that is how temp() works), so a cell deleted
+# by hand would stay in the dataset. As a target, it is measured again.
+CELL_TARGETS = (
+    []
+    if MERGE_FROM
+    else cells(f"{PARSED}/cells.parquet")
+    + (
+        cells(f"{PROFILE_PARSED}/profile.parquet", PROFILE_REPETITIONS)
+        if PROFILING
+        else []
+    )
+)
+
+
 def server_def(wildcards):
     return config["server_defs"][wildcards.server]
 
