@@ -242,6 +242,24 @@ def test_a_disturbed_cell_is_measured_again_and_flagged_if_still_disturbed(
     assert leftovers(out) == []
 
 
+def test_a_server_that_floods_its_stderr_is_cut_and_flagged(bin_dir, tmp_path):
+    """3 MB on stderr before it serves: server.err keeps its ends and says
+    how much it dropped, and the cell is kept, flagged."""
+    out = tmp_path / "cell"
+    flood = ("sh -c 'head -c 3000000 /dev/zero | tr \"\\0\" x >&2; echo >&2; "
+             f"exec {bin_dir / 'papayachat'} \"$@\"' sh")
+    res = measure(bin_dir, out, flood)
+    assert res.returncode == 0, res.stderr
+    err = (out / "server.err").read_bytes()
+    assert len(err) < 1.1e6
+    dropped = int(re.search(rb"\[papaya-bench: (\d+) bytes dropped here\]", err).group(1))
+    cell = parse_cell(out)["cells"].iloc[0]
+    assert cell["server_stderr_dropped_bytes"] == dropped > 1.9e6
+    assert cell["server_stderr_bytes"] > 3e6 and cell["bytes_received"] > 0
+    assert cell["flag_server_stderr"] and cell["flagged"]
+    assert "flagged: the server wrote 3.0 MB to stderr (above 1.0 MB)" in res.stderr
+
+
 def test_a_cell_that_cannot_fit_the_open_files_limit_fails_before_it_starts(bin_dir, tmp_path):
     """The hard limit on open files, lowered for this run, is below what
     200 clients need: the cell names the limit and the value needed."""

@@ -50,3 +50,28 @@ def write_tables(tables: dict[str, pd.DataFrame], out: Path) -> None:
     """Each table to OUT/NAME.parquet, each written whole or not at all."""
     for name, df in tables.items():
         write_parquet(Path(out) / f"{name}.parquet", df)
+
+
+def read_tail(path, size: int) -> str:
+    """The last size bytes of a file, as text: a program's last words
+    without reading all it wrote."""
+    with open(path, "rb") as f:
+        f.seek(max(0, f.seek(0, os.SEEK_END) - size))
+        return f.read().decode(errors="replace")
+
+
+def keep_ends(path, keep: int) -> int:
+    """A file larger than twice keep cut, in place, to its first and last
+    keep bytes with a line between them saying how many were dropped;
+    how many were (0: left as it was)."""
+    path = Path(path)
+    size = path.stat().st_size
+    if size <= 2 * keep:
+        return 0
+    dropped = size - 2 * keep
+    with open(path, "rb") as f, atomic(path) as partial, open(partial, "wb") as out:
+        out.write(f.read(keep))
+        out.write(f"\n[papaya-bench: {dropped} bytes dropped here]\n".encode())
+        f.seek(size - keep)
+        out.write(f.read(keep))
+    return dropped

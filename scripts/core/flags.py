@@ -28,12 +28,17 @@ EARLIER_CADENCE_TOLERANCE = 0.2
 # Above this share of the server's CPUs, other processes ran on them during
 # the window (scripts.measure records their CPU time).
 OTHER_BUSY_PCT = 10.0
+# A server that writes more than this to stderr over a cell spends CPU on
+# it that the load did not ask for: the cell is flagged, and its server.err
+# cut to its first and last halves of this (scripts.measure keeps a
+# runaway server from filling the disk and the parser's memory).
+SERVER_STDERR_CAP_BYTES = 1 << 20
 # Every flag a cell can carry (its column), as the report names it; a cell
 # with any of them is `flagged`.
 FLAGS = {"shared_cpus": "shared CPUs", "flag_steal": "steal",
          "flag_other_work": "other work on the server's CPUs",
          "flag_aux_busy": "load generator busy", "flag_sources": "CPU sources disagree",
-         "flag_cadence": "load cadence missed"}
+         "flag_cadence": "load cadence missed", "flag_server_stderr": "server's stderr cut"}
 # The flags of a disturbed host rather than of the cell: measuring again
 # may clear them (scripts.measure --retries).
 NOISE_FLAGS = ("flag_steal", "flag_other_work")
@@ -98,12 +103,17 @@ TESTS = {
         lambda row: (f"loadgen made {100 * row['loadgen_cadence_ratio']:.0f} % of the writes "
                      f"its cadence asks (below {100 * (1 - row['cadence_tolerance']):.0f} %): "
                      "fewer, larger writes than the load's shape")),
+    "flag_server_stderr": Flag(
+        lambda row: row["server_stderr_bytes"] > SERVER_STDERR_CAP_BYTES,
+        lambda row: (f"the server wrote {row['server_stderr_bytes'] / 1e6:.1f} MB to stderr "
+                     f"(above {SERVER_STDERR_CAP_BYTES / 1e6:.1f} MB): its server.err keeps the "
+                     "first and last half of that")),
 }
 # The order the report and the measurement's log tell reasons in: the
 # cell's set-up, then what disturbed the host, then what the measurement
 # itself missed.
 REASON_ORDER = ("shared_cpus", "flag_other_work", "flag_steal", "flag_aux_busy",
-                "flag_sources", "flag_cadence")
+                "flag_sources", "flag_cadence", "flag_server_stderr")
 
 
 def raised_flags(row) -> dict[str, bool]:

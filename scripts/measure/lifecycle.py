@@ -201,12 +201,14 @@ class Cell:
         programs.stop_load()
         quiet.drain(self.plan.server)
         programs.stop_server(self.server_name)
+        stderr = programs.cap_server_stderr()
         summary = programs.summary()
         verdict.check(a, self.work, summary)
         return provenance.metadata(
             a, plan=self.plan, host_cpus=self.host_cpus,
             network=provenance.network_record(a, self.path, programs.remote), port=port,
-            summary=summary, before=self.before, limits=self.limits, started=started)
+            summary=summary, server_stderr=stderr, before=self.before, limits=self.limits,
+            started=started)
 
     def window(self, programs: Programs) -> None:
         """top over the window, the counters at its start and end, perf

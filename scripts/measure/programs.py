@@ -13,7 +13,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from scripts.core import cpustat
+from scripts.core import cpustat, files
+from scripts.core.flags import SERVER_STDERR_CAP_BYTES
 from scripts.host import limits, procfs
 from scripts.host.cpus import CpuPlan
 from scripts.host.netpath import NetPath
@@ -25,6 +26,7 @@ from scripts.parse import cell
 
 # Lines of a failed program's stderr shown in the message and the log.
 TAIL_LINES = 5
+TAIL_BYTES = 64 << 10
 
 
 def wait_for_file(path: Path, proc: subprocess.Popen, what: str, timeout: float) -> str:
@@ -74,7 +76,7 @@ def server_setup(cpus: tuple[int, ...]):
 def tail(work: Path, name: str, lines: int) -> str:
     """The last lines of a file of the cell's, or "" if none."""
     try:
-        text = (work / name).read_text(errors="replace").strip()
+        text = files.read_tail(work / name, TAIL_BYTES).strip()
     except FileNotFoundError:
         return ""
     return "\n".join(text.splitlines()[-lines:])
@@ -188,6 +190,13 @@ class Programs:
         if status != 0:
             raise CellError(f"the server exited with status {status}: "
                             f"{last_line(self.work, 'server.err')}")
+
+    def cap_server_stderr(self) -> dict:
+        """server.err's size, cut to its ends past SERVER_STDERR_CAP_BYTES."""
+        path = self.work / "server.err"
+        size = path.stat().st_size
+        dropped = files.keep_ends(path, SERVER_STDERR_CAP_BYTES // 2)
+        return {"bytes": size, "dropped_bytes": dropped}
 
     def summary(self) -> dict:
         """The server's JSON summary: its last line on stderr."""

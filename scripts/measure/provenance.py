@@ -93,8 +93,8 @@ def versions(a: argparse.Namespace) -> dict:
 
 
 def metadata(a: argparse.Namespace, *, plan: CpuPlan, host_cpus: list[int], network: dict,
-             port: int, summary: dict, before: dict, limits: list[dict],
-             started: str) -> dict:
+             port: int, summary: dict, server_stderr: dict, before: dict,
+             limits: list[dict], started: str) -> dict:
     """meta.json, but for the earlier attempts the cell adds."""
     return {
         "server": a.server, "vcpus": a.vcpus, "clients": a.clients,
@@ -107,6 +107,8 @@ def metadata(a: argparse.Namespace, *, plan: CpuPlan, host_cpus: list[int], netw
         "aux_cpus": list(plan.aux),
         "shared_cpus": plan.shared,
         "gomaxprocs": summary.get("gomaxprocs"),
+        # How much the server wrote to stderr, and how much of it was cut.
+        "server_stderr": server_stderr,
         "port": port,
         "network": network,
         # Set when the cell ran as a Slurm job (the cluster profile).

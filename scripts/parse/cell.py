@@ -17,15 +17,18 @@ from pathlib import Path
 
 import pandas as pd
 
-from scripts.core.files import write_tables
+from scripts.core.files import read_tail, write_tables
 from scripts.core.flags import FLAGS, raised_flags
 from scripts.core.study import KEYS
 from scripts.parse.cellload import load_columns, loadgen_columns, server_reads
 from scripts.parse.cellsetup import (fill_dimensions, identity_columns, measurement_columns,
-                                     placement_columns, settings_columns)
+                                     placement_columns, server_stderr_columns, settings_columns)
 from scripts.parse.cellusage import (agreement_columns, cpu_columns, cpus_columns, loadgen_cpu_pct,
                                      memory_columns, rusage_columns, server_cpu, task_columns)
 from scripts.parse.top import TopParseError, parse_top
+
+# The server's summary is its last line on stderr, well within this.
+SUMMARY_TAIL_BYTES = 64 << 10
 
 # What each raw file must hold (dotted keys are nested), so that a
 # truncated or foreign file is named with what it lacks.
@@ -74,7 +77,8 @@ def read_json(raw: Path, name: str) -> dict:
 def read_summary(path: Path) -> dict:
     """The server's JSON summary, its last line on stderr."""
     try:
-        lines = path.read_text(errors="replace").strip().splitlines()
+        # The last line: a runaway server's stderr may be large.
+        lines = read_tail(path, SUMMARY_TAIL_BYTES).strip().splitlines()
     except OSError as exc:
         raise CellDataError(path, exc.strerror) from None
     if not lines:
@@ -141,6 +145,7 @@ def parse_cell(raw: Path) -> dict[str, pd.DataFrame]:
         **loadgen_columns(stats, loadgen_cpu_pct(samples, cpu.per_s)),
         **cpus_columns(meta, samples, cpu),
         **placement_columns(meta, net),
+        **server_stderr_columns(meta),
         **agreement_columns(cpu, procs),
     }
     row.update(raised_flags(row))

@@ -111,6 +111,14 @@ def placement_columns(meta: dict, net: dict) -> dict:
     }
 
 
+def server_stderr_columns(meta: dict) -> dict:
+    """How much the server wrote to stderr over the cell, and how much of
+    it server.err no longer holds (NaN for cells that did not record it)."""
+    written = meta.get("server_stderr", {})
+    return {"server_stderr_bytes": written.get("bytes", float("nan")),
+            "server_stderr_dropped_bytes": written.get("dropped_bytes", float("nan"))}
+
+
 def measurement_columns(meta: dict) -> dict:
     """Set by the measurement: how long it waited for the host's lock and
     for its server CPUs to be quiet, the earlier attempts measured again
