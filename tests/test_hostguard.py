@@ -8,6 +8,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -60,16 +61,33 @@ def gone_within(pids: list[int], seconds: float) -> bool:
     return False
 
 
+def temp_folders() -> set[Path]:
+    return set(Path(tempfile.gettempdir()).glob("tmp*"))
+
+
 def test_kill_9_of_the_measuring_process_leaves_nothing_running(bin_dir, tmp_path):
+    """During a profile's window: the server, loadgen, top and perf record
+    all end at once, and the cell's partial output (perf.data growing in
+    it), perf's FIFOs and top's home go with them."""
     out = tmp_path / "cell"
-    proc = start_measure(bin_dir, out, clients=16, frames=30)
+    temp_before = temp_folders()
+    proc = start_measure(bin_dir, out, 16, 30, "--profile-event", "auto")
     try:
         wait_until_loaded(out, proc)
+        time.sleep(1)  # into the window
         left = of_cell(out)
-        assert len(left) >= 18  # rusage, the server and its 16 children, loadgen
+        names = [psutil.Process(p).name() for p in left]
+        # rusage, the server and its 16 children, loadgen, top, perf
+        assert len(left) >= 20 and {"top", "perf"} <= set(names), names
+        assert len(temp_folders() - temp_before) == 2  # perf's FIFOs, top's home
         proc.kill()
         proc.wait()
         assert gone_within(left, 1.0), [psutil.Process(p).name() for p in left]
+        deadline = time.monotonic() + 2
+        while Path(f"{out}.partial").exists() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert not Path(f"{out}.partial").exists()
+        assert temp_folders() - temp_before == set()
     finally:
         for pid in of_cell(out):
             os.kill(pid, signal.SIGKILL)

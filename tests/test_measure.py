@@ -260,6 +260,22 @@ def test_a_server_that_floods_its_stderr_is_cut_and_flagged(bin_dir, tmp_path):
     assert "flagged: the server wrote 3.0 MB to stderr (above 1.0 MB)" in res.stderr
 
 
+def test_a_process_that_leaves_the_servers_tree_ends_with_the_cell(bin_dir, tmp_path):
+    """A child in a session of its own with a clean environment, orphaned
+    when the server exits: the measuring process adopts it, ends it and
+    flags the cell."""
+    out = tmp_path / "cell"
+    escape = (f"sh -c 'setsid env -i sleep 321 & exec {bin_dir / 'papayachat'} \"$@\"' sh")
+    res = measure(bin_dir, out, escape)
+    assert res.returncode == 0, res.stderr
+    assert not [p for p in psutil.process_iter(["cmdline"])
+                if p.info["cmdline"] == ["sleep", "321"]]
+    cell = parse_cell(out)["cells"].iloc[0]
+    assert (cell["escaped_processes"], cell["escaped_names"]) == (1, "sleep")
+    assert cell["flag_escaped"] and cell["flagged"]
+    assert "flagged: 1 processes left the server's tree (sleep)" in res.stderr
+
+
 def test_a_cell_that_cannot_fit_the_open_files_limit_fails_before_it_starts(bin_dir, tmp_path):
     """The hard limit on open files, lowered for this run, is below what
     200 clients need: the cell names the limit and the value needed."""

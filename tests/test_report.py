@@ -103,7 +103,7 @@ def cell_row(server: str, vcpus: int, clients: int, rep: int, pct: float,
         "ticks_hidden_pct": 0.0, "top_zero_rows": 0, "ticks_zero_threads": 0,
         "lock_wait_s": 0.0, "quiet_wait_s": 0.0, "server_cpus_busy_before_pct": 0.0,
         "server_cpus_other_pct": 0.0, "flag_other_work": False, "retries": 0,
-        "flag_server_stderr": False,
+        "flag_server_stderr": False, "flag_escaped": False,
         # The whole tree: a base of 400 KiB, and MEMORY_KIB more per client.
         "server_pss_per_client_kib": MEMORY_KIB.get(server, 20.0) + 400 / clients,
         "server_uss_per_client_kib": MEMORY_KIB.get(server, 20.0) / 2 + 100 / clients,

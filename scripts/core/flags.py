@@ -38,7 +38,8 @@ SERVER_STDERR_CAP_BYTES = 1 << 20
 FLAGS = {"shared_cpus": "shared CPUs", "flag_steal": "steal",
          "flag_other_work": "other work on the server's CPUs",
          "flag_aux_busy": "load generator busy", "flag_sources": "CPU sources disagree",
-         "flag_cadence": "load cadence missed", "flag_server_stderr": "server's stderr cut"}
+         "flag_cadence": "load cadence missed", "flag_server_stderr": "server's stderr cut",
+         "flag_escaped": "processes left the server's tree"}
 # The flags of a disturbed host rather than of the cell: measuring again
 # may clear them (scripts.measure --retries).
 NOISE_FLAGS = ("flag_steal", "flag_other_work")
@@ -108,12 +109,17 @@ TESTS = {
         lambda row: (f"the server wrote {row['server_stderr_bytes'] / 1e6:.1f} MB to stderr "
                      f"(above {SERVER_STDERR_CAP_BYTES / 1e6:.1f} MB): its server.err keeps the "
                      "first and last half of that")),
+    "flag_escaped": Flag(
+        lambda row: row["escaped_processes"] > 0,
+        lambda row: (f"{row['escaped_processes']} processes left the server's tree "
+                     f"({row['escaped_names']}), ended with the cell: their CPU time is not in "
+                     "the server's figures")),
 }
 # The order the report and the measurement's log tell reasons in: the
 # cell's set-up, then what disturbed the host, then what the measurement
 # itself missed.
 REASON_ORDER = ("shared_cpus", "flag_other_work", "flag_steal", "flag_aux_busy",
-                "flag_sources", "flag_cadence", "flag_server_stderr")
+                "flag_sources", "flag_cadence", "flag_server_stderr", "flag_escaped")
 
 
 def raised_flags(row) -> dict[str, bool]:

@@ -7,18 +7,30 @@ them and look valid. Two defences:
 
 - Watchdog: measure starts this file as a process in a session of its own,
   joined to it by a pipe, and writes the id of each process group it
-  starts, then "done" once it has stopped them itself. End of file without
-  "done" means the measuring process died: the watchdog kills every group
-  it was told about, at once.
+  starts and each folder the cell writes (its partial output, perf's
+  FIFOs, top's empty home), then "done" once it has cleaned up itself.
+  End of file without "done" means the measuring process died: the
+  watchdog kills every group it was told about, at once, then removes the
+  folders.
 - kill_orphans(): every process of a cell carries MARKER in its
   environment (inherited by whatever it forks or execs). One still alive
   while the next cell holds the host's measurement lock (scripts.core.hostlock)
   belongs to no running cell, since only the lock holder measures; the
   next cell kills it and says so. This catches what escaped a watchdog
   that was killed too.
+
+A process that starts a session of its own and clears its environment
+escapes both. While the measuring process lives, it is the subreaper of
+everything it starts: an orphaned descendant becomes its child, not
+init's, and end_escaped() finds it there once the cell's programs have
+ended. Once the measuring process is killed outright, nothing finds such
+a process (a cgroup per cell would).
 """
 
+import contextlib
+import ctypes
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -28,8 +40,12 @@ from pathlib import Path
 
 from scripts.host.procfs import each_process
 
+PR_SET_CHILD_SUBREAPER = 36  # linux/prctl.h
+ADOPTION_ROUNDS = 10
+
 MARKER = "PAPAYA_BENCH_CELL"
 DONE = "done"
+REMOVE = "rm "
 
 
 class OrphanError(RuntimeError):
@@ -48,6 +64,9 @@ class Watchdog:
     def guard(self, pgid: int) -> None:
         self._say(str(pgid))
 
+    def remove_on_death(self, folder) -> None:
+        self._say(f"{REMOVE}{folder}")
+
     def close(self) -> None:
         """Our own clean-up ran: the watchdog exits and kills nothing."""
         self._say(DONE)
@@ -61,6 +80,45 @@ class Watchdog:
             self.proc.stdin.flush()
         except BrokenPipeError:
             pass
+
+
+def adopt_orphans() -> None:
+    """Become the subreaper of every process started from here on."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0:
+        raise OSError(ctypes.get_errno(), "prctl(PR_SET_CHILD_SUBREAPER)")
+
+
+def end_escaped(known: set[int]) -> list[str]:
+    """Kill and reap the children of this process it did not start (the
+    orphans it adopted, known: the ones it did); the command names of
+    those that were still running."""
+    escaped: list[str] = []
+    # Each one killed orphans its own children, which come here next.
+    for _ in range(ADOPTION_ROUNDS):
+        adopted = [(pid, state, comm) for pid, ppid, state, comm in children_now()
+                   if pid not in known]
+        if not adopted:
+            break
+        for pid, state, comm in adopted:
+            if state != "Z":
+                escaped.append(comm)
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(pid, 0)
+    return escaped
+
+
+def children_now() -> list[tuple[int, int, str, str]]:
+    """(pid, ppid, state, command name) of this process's children."""
+    me, found = os.getpid(), []
+    for pid, [stat] in each_process("stat"):
+        text = stat.decode(errors="replace")
+        state, ppid = text[text.rindex(")") + 2:].split()[:2]
+        if int(ppid) == me:
+            found.append((pid, me, state, text[text.index("(") + 1:text.rindex(")")]))
+    return found
 
 
 def marked() -> dict[int, tuple[str, str]]:
@@ -99,16 +157,22 @@ def kill_orphans(timeout: float = 5) -> str | None:
 
 
 def main() -> int:
-    groups = []
+    groups, folders = [], []
     for line in sys.stdin:
-        if line.strip() == DONE:
+        line = line.rstrip("\n")
+        if line == DONE:
             return 0
-        groups.append(int(line))
+        if line.startswith(REMOVE):
+            folders.append(line[len(REMOVE):])
+        else:
+            groups.append(int(line))
     for pgid in groups:
         try:
             os.killpg(pgid, signal.SIGKILL)
         except ProcessLookupError:
             pass
+    for folder in folders:
+        shutil.rmtree(folder, ignore_errors=True)
     return 0
 
 

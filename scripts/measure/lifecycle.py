@@ -15,7 +15,7 @@ from pathlib import Path
 
 from scripts.core import cpustat, files
 from scripts.core.hostlock import HostLock
-from scripts.host import limits, procfs
+from scripts.host import limits, orphans, procfs
 from scripts.host.cpus import CpuPlan, plan_cpus
 from scripts.host.limits import LimitError
 from scripts.host.netpath import NetPath, NetPathError
@@ -97,7 +97,9 @@ class Cell:
                 if why:
                     self.no_profile(why)
                     return
+            orphans.adopt_orphans()
             self.watchdog = Watchdog()
+            self.watchdog.remove_on_death(self.work)
             try:
                 self.measure_until_quiet(lock.waited_s)
             finally:
@@ -200,14 +202,13 @@ class Cell:
         self.window(programs)
         programs.stop_load()
         quiet.drain(self.plan.server)
-        programs.stop_server(self.server_name)
-        stderr = programs.cap_server_stderr()
+        ended = programs.end_server(self.server_name)
         summary = programs.summary()
         verdict.check(a, self.work, summary)
         return provenance.metadata(
             a, plan=self.plan, host_cpus=self.host_cpus,
             network=provenance.network_record(a, self.path, programs.remote), port=port,
-            summary=summary, server_stderr=stderr, before=self.before, limits=self.limits,
+            summary=summary, ended=ended, before=self.before, limits=self.limits,
             started=started)
 
     def window(self, programs: Programs) -> None:

@@ -18,7 +18,7 @@ from scripts.core.flags import SERVER_STDERR_CAP_BYTES
 from scripts.host import limits, procfs
 from scripts.host.cpus import CpuPlan
 from scripts.host.netpath import NetPath
-from scripts.host.orphans import Watchdog
+from scripts.host.orphans import Watchdog, end_escaped
 from scripts.host.remote import RemoteLoadgen
 from scripts.measure.errors import CellError, say
 from scripts.measure.perfrecord import Recorder
@@ -109,6 +109,8 @@ class Programs:
     def start_recorder(self, event: str) -> None:
         self.recorder = Recorder(self.work / "perf.data", event, self.args.profile_frequency,
                                  cpustat.cpu_list(self.plan.server), self.env)
+        self.watchdog.guard(self.recorder.proc.pid)
+        self.watchdog.remove_on_death(self.recorder.fifos.name)
 
     def stop_recorder(self) -> None:
         self.recorder.disable()
@@ -162,13 +164,19 @@ class Programs:
         # An empty HOME: a user's toprc must not change top's columns.
         with tempfile.TemporaryDirectory() as home, \
                 open(self.work / "top.txt", "wb") as out:
-            env = dict(os.environ, HOME=home, XDG_CONFIG_HOME=home, LC_ALL="C")
-            res = subprocess.run(
+            self.watchdog.remove_on_death(home)
+            env = dict(self.env, HOME=home, XDG_CONFIG_HOME=home, LC_ALL="C")
+            top = subprocess.Popen(
                 ["top", "-b", "-n", str(frames), "-d", str(a.top_delay), "-w", "512"],
-                stdout=out, stderr=subprocess.PIPE, env=env,
-                timeout=frames * a.top_delay + 30)
-        if res.returncode != 0:
-            raise CellError(f"top failed: {res.stderr.decode().strip()}")
+                stdout=out, stderr=subprocess.PIPE, env=env, start_new_session=True)
+            self.watchdog.guard(top.pid)
+            try:
+                _, err = top.communicate(timeout=frames * a.top_delay + 30)
+            except subprocess.TimeoutExpired:
+                kill_group(top)
+                raise CellError(f"top did not end within {frames * a.top_delay + 30:g} s")
+        if top.returncode != 0:
+            raise CellError(f"top failed: {err.decode().strip()}")
 
     def server_pid(self) -> int:
         """The server's pid, below rusage, once the warm-up is over."""
@@ -191,12 +199,24 @@ class Programs:
             raise CellError(f"the server exited with status {status}: "
                             f"{last_line(self.work, 'server.err')}")
 
-    def cap_server_stderr(self) -> dict:
-        """server.err's size, cut to its ends past SERVER_STDERR_CAP_BYTES."""
+    def end_server(self, name: str) -> dict:
+        """The server stopped, the processes that left its tree ended, and
+        its stderr cut to its ends past SERVER_STDERR_CAP_BYTES: what the
+        cell records of them."""
+        self.stop_server(name)
+        escaped = end_escaped(self.known())
         path = self.work / "server.err"
         size = path.stat().st_size
         dropped = files.keep_ends(path, SERVER_STDERR_CAP_BYTES // 2)
-        return {"bytes": size, "dropped_bytes": dropped}
+        return {"server_stderr": {"bytes": size, "dropped_bytes": dropped},
+                "escaped_processes": escaped}
+
+    def known(self) -> set[int]:
+        """The pids of the processes the cell started itself."""
+        procs = (self.watchdog.proc, self.server, self.loadgen,
+                 self.remote.proc if self.remote else None,
+                 self.recorder.proc if self.recorder else None)
+        return {p.pid for p in procs if p is not None}
 
     def summary(self) -> dict:
         """The server's JSON summary: its last line on stderr."""
@@ -213,3 +233,4 @@ class Programs:
         kill_group(self.loadgen)
         kill_group(self.remote.proc if self.remote else None)
         kill_group(self.server)
+        end_escaped(self.known())

@@ -93,7 +93,7 @@ def versions(a: argparse.Namespace) -> dict:
 
 
 def metadata(a: argparse.Namespace, *, plan: CpuPlan, host_cpus: list[int], network: dict,
-             port: int, summary: dict, server_stderr: dict, before: dict,
+             port: int, summary: dict, ended: dict, before: dict,
              limits: list[dict], started: str) -> dict:
     """meta.json, but for the earlier attempts the cell adds."""
     return {
@@ -107,8 +107,9 @@ def metadata(a: argparse.Namespace, *, plan: CpuPlan, host_cpus: list[int], netw
         "aux_cpus": list(plan.aux),
         "shared_cpus": plan.shared,
         "gomaxprocs": summary.get("gomaxprocs"),
-        # How much the server wrote to stderr, and how much of it was cut.
-        "server_stderr": server_stderr,
+        # How much the server wrote to stderr, and how much of it was cut;
+        # the processes that left its tree, ended with it.
+        **ended,
         "port": port,
         "network": network,
         # Set when the cell ran as a Slurm job (the cluster profile).

@@ -113,10 +113,14 @@ def placement_columns(meta: dict, net: dict) -> dict:
 
 def server_stderr_columns(meta: dict) -> dict:
     """How much the server wrote to stderr over the cell, and how much of
-    it server.err no longer holds (NaN for cells that did not record it)."""
+    it server.err no longer holds (NaN for cells that did not record it);
+    the processes that left the server's tree, found and ended with it."""
     written = meta.get("server_stderr", {})
+    escaped = meta.get("escaped_processes", [])
     return {"server_stderr_bytes": written.get("bytes", float("nan")),
-            "server_stderr_dropped_bytes": written.get("dropped_bytes", float("nan"))}
+            "server_stderr_dropped_bytes": written.get("dropped_bytes", float("nan")),
+            "escaped_processes": len(escaped),
+            "escaped_names": ", ".join(sorted(set(escaped)))}
 
 
 def measurement_columns(meta: dict) -> dict:
