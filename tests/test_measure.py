@@ -53,9 +53,20 @@ def assert_one_line(res) -> str:
 
 
 def test_a_server_that_crashes_fails_the_cell(bin_dir, tmp_path):
+    """loadgen fails too, but the server is named as the cause."""
     out = tmp_path / "cell"
     res = measure(bin_dir, out, f"{FAULTY} --fault crash")
-    assert_failed_cleanly(res, out, "loadgen failed")
+    assert_failed_cleanly(res, out, "the server exited with status 3 during the load "
+                                    "(loadgen then said: ")
+    assert assert_one_line(res).endswith("faulty: crashing on purpose")
+
+
+def test_a_server_killed_outright_is_named_as_the_cause(bin_dir, tmp_path):
+    """One process for all clients: its death resets every connection."""
+    out = tmp_path / "cell"
+    res = measure(bin_dir, out, "sh -c '(sleep 1.5; kill -9 $$) & "
+                                f"exec {bin_dir / 'goroutines'} \"$@\"' sh")
+    assert_failed_cleanly(res, out, "the server was killed by SIGKILL during the load")
 
 
 def test_a_server_that_dies_during_the_warmup_says_so_and_why(bin_dir, tmp_path):

@@ -54,6 +54,14 @@ def stop(proc: subprocess.Popen | None, what: str, timeout: float) -> int | None
         raise CellError(f"{what} ignored SIGTERM for {timeout:g} s")
 
 
+def ended(status: int) -> str:
+    """How the server ended, from its rusage wrapper's status, which is
+    the server's, or 128 + the signal that killed it."""
+    if status > 128 and status - 128 in signal.valid_signals():
+        return f"was killed by {signal.Signals(status - 128).name}"
+    return f"exited with status {status}"
+
+
 def kill_group(proc: subprocess.Popen | None) -> None:
     if proc is None:
         return
@@ -191,13 +199,19 @@ class Programs:
         if self.remote:
             self.remote.stop(self.work / "loadgen.json")
         elif stop(self.loadgen, "loadgen", self.args.stop_timeout) != 0:
-            raise CellError(f"loadgen failed: {last_line(self.work, 'loadgen.err')}")
+            said = last_line(self.work, "loadgen.err")
+            # A server that died makes loadgen fail too ("Connection reset
+            # by peer"): the server is the cause.
+            if self.server.poll() is not None:
+                raise CellError(f"the server {ended(self.server.returncode)} during the load "
+                                f"(loadgen then said: {said}): "
+                                f"{last_line(self.work, 'server.err')}")
+            raise CellError(f"loadgen failed: {said}")
 
     def stop_server(self, name: str) -> None:
         status = stop(self.server, f"the server ({name})", self.args.stop_timeout)
         if status != 0:
-            raise CellError(f"the server exited with status {status}: "
-                            f"{last_line(self.work, 'server.err')}")
+            raise CellError(f"the server {ended(status)}: {last_line(self.work, 'server.err')}")
 
     def end_server(self, name: str) -> dict:
         """The server stopped, the processes that left its tree ended, and
