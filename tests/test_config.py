@@ -58,6 +58,10 @@ def test_lists_numbers_and_null_are_read_as_yaml_and_text_stays_text():
                       "then letters, digits, _ . and - only"),
     ("servers", [".hidden"], "config key servers.0: '.hidden' is not a server name: a letter "
                              "or digit, then letters, digits, _ . and - only"),
+    # A text that fits no form of a value: each form, not "write a list".
+    ("write_interval", "0us", "config key write_interval: '0us' is not a duration above zero, "
+                              "e.g. 1100us, 1ms, nor a load_defs name: a letter, then "
+                              "letters, digits, _ and -"),
 ])
 def test_a_refused_value_names_its_key_and_how_to_write_it(key, value, says):
     with pytest.raises(ConfigError) as err:

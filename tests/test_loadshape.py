@@ -1,9 +1,12 @@
 """The load shapes a config asks for: their labels, the matrix they make,
 named shapes, and the errors that name the key."""
 
+import re
+
 import pytest
 
-from scripts.core.loadshape import LoadShapeError, Shape, label, main_label, seconds, shapes
+from scripts.core.loadshape import (LoadShapeError, Shape, check_messages, label, main_label,
+                                    seconds, shapes)
 
 BASE = {"write_interval": "1100us", "phases": "aligned", "burst": 1, "load_defs": {}}
 
@@ -43,3 +46,24 @@ def test_an_unknown_name_is_refused_naming_the_key():
 @pytest.mark.parametrize("text, value", [("1100us", 1.1e-3), ("2.5ms", 2.5e-3), ("1s", 1.0)])
 def test_durations(text, value):
     assert seconds(text) == pytest.approx(value)
+
+
+WINDOW = {"top_frames": 10, "top_delay": 1.0, "message": "message\\n", "rate": "1Mbps",
+          "rate_total": None}
+
+
+@pytest.mark.parametrize("load, says", [
+    ({"rate_total": "1bps"}, "config key rate_total: 1bps over 3 clients (0.333333bps each) is "
+                             "less than one message per client in the 10 s window"),
+    ({"rate": "6bps"}, "config key rate: 6bps is less than one message per client"),
+    ({"rate": "0.05msg/s"}, "config key rate: 0.05msg/s is less than one message"),
+])
+def test_a_load_of_less_than_one_message_per_window_is_refused(load, says):
+    with pytest.raises(LoadShapeError, match=re.escape(says)):
+        check_messages({**WINDOW, **load}, [1, 3])
+
+
+@pytest.mark.parametrize("load", [{"rate": "7bps"}, {"rate": "0.1msg/s"},
+                                  {"rate_total": "24bps"}])
+def test_one_message_per_client_per_window_is_enough(load):
+    check_messages({**WINDOW, **load}, [1, 3])  # "message\n" is 8 bytes: 64 bits

@@ -2,6 +2,7 @@
 again, nothing lost, the same cell from two hosts kept twice."""
 
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -116,3 +117,23 @@ def test_cells_measured_another_way_are_not_pooled(measured, tmp_path):
         f"with different top_frames ({vm_a}: 3; {vm_c}: 5): such cells cannot be pooled; "
         "merge folders measured alike")
     assert not (tmp_path / "out").exists()
+
+
+def test_a_foreign_dataset_is_refused_before_any_job_and_deletes_nothing(measured, tmp_path):
+    """A folder of Parquet tables with other columns: named, with what it
+    lacks, before Snakemake removes the dataset the merge would replace."""
+    vm_a = as_host(measured, tmp_path / "vm-a", "vm-a", None)
+    foreign = tmp_path / "foreign" / "results"
+    (foreign / "dataset").mkdir(parents=True)
+    for name in TABLES:
+        pd.DataFrame({"cell_id": ["x"], "a": [1]}).to_parquet(foreign / "dataset" /
+                                                              f"{name}.parquet")
+    work = copy_repo(tmp_path / "repo")
+    shutil.copytree(measured / "results" / "dataset", work / "results" / "dataset")
+    before = sorted(p.read_bytes() for p in (work / "results" / "dataset").iterdir())
+    res = snakemake(work, "results/report.html", config=[f"merge_from=[{vm_a},{foreign}]"],
+                    check=False)
+    assert res.returncode != 0
+    assert (f"config key merge_from: {foreign}/dataset/top_frames.parquet: not a papaya-bench "
+            "dataset: no column(s) server, network, load") in res.stdout + res.stderr
+    assert sorted(p.read_bytes() for p in (work / "results" / "dataset").iterdir()) == before

@@ -2,6 +2,8 @@
 table recomputed by its own rule and by ours, on fixtures whose figures
 are worked out by hand, and on the real logs."""
 
+import re
+import shutil
 import subprocess
 import sys
 
@@ -12,7 +14,7 @@ from conftest import LOGS_2022, REPO
 from scripts.analyse.inference import t_quantile
 from scripts.analyse.selection import on_main
 from scripts.analyse.table2022 import paper_csv, study_table
-from scripts.dataset.imported import import_folders
+from scripts.dataset.imported import LogImportError, import_folders, log_files
 from scripts.parse.bsdtop import parse_bsdtop
 from scripts.parse.top import TopParseError
 from scripts.report.study2022 import study2022
@@ -122,6 +124,14 @@ def test_the_real_2022_logs_give_the_published_gap(tmp_path):
     table = pd.read_parquet(tmp_path / "study_2022.parquet").set_index(["server", "clients"])
     gap = table["paper_mean"]["goroutines-2022"] / table["paper_mean"]["papayachat-2022"]
     assert (gap > 1).all() and 10 < gap[64] < 20
+
+
+def test_a_folder_with_one_servers_log_of_a_level_is_refused(tmp_path):
+    """Found before any job (the workflow lists the logs while it parses)."""
+    shutil.copy(FIXTURES / "1cpu2c1Mb.cm", tmp_path)
+    with pytest.raises(LogImportError, match=re.escape(
+            f"{tmp_path / '1cpu2c1Mb.cm'}: no 1cpu2c1Mb.gom beside it")):
+        log_files(tmp_path)
 
 
 def test_repeated_logs_of_a_cell_get_an_interval_across_them(tmp_path):

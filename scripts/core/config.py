@@ -74,12 +74,23 @@ def check(config: dict, schema: dict) -> None:
         if inside:
             error = jsonschema.exceptions.best_match(inside)
         key = ".".join(str(p) for p in error.absolute_path) or "(top level)"
-        if error.validator == "pattern" and "description" in error.schema:
+        # A text of the right type that matches none of its forms' patterns
+        # (a duration of zero is neither a duration nor a name): each form.
+        forms = [e.schema["description"] for e in patterns(error)]
+        if forms:
             raise ConfigError(f"config key {key}: {error.instance!r} is not "
-                              f"{error.schema['description']}")
+                              + ", nor ".join(dict.fromkeys(forms)))
         hint = spelling(error.schema) if isinstance(error.schema, dict) else ""
         raise ConfigError(f"config key {key}: {error.message}"
                           + (f" (write {hint})" if hint else ""))
+
+
+def patterns(error) -> list:
+    """The pattern errors, with a description of what they ask, of error
+    and of the forms of a value it tried (nested oneOf and anyOf)."""
+    if error.validator == "pattern" and "description" in error.schema:
+        return [error]
+    return [p for e in error.context or [] if not e.relative_path for p in patterns(e)]
 
 
 def spelling(schema: dict) -> str:

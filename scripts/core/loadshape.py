@@ -104,6 +104,36 @@ def shapes(config: dict) -> dict[str, Shape]:
     return out
 
 
+BITS_PER_S = {"bps": 1, "kbps": 1e3, "Mbps": 1e6, "Gbps": 1e9}
+
+
+def messages_per_s(rate: str, message: str) -> float:
+    """How many messages a connection sends per second at rate, the
+    message as loadgen reads it (\\n a newline)."""
+    value, unit = RATE.match(rate).groups()
+    if unit == "msg/s":
+        return float(value)
+    return float(value) * BITS_PER_S[unit] / 8 / len(message.replace("\\n", "\n").encode())
+
+
+def check_messages(config: dict, clients: list[int]) -> None:
+    """Each client sends at least one message in the window, or the cell
+    would measure no load at all, and fail only after its retries."""
+    window_s = config["top_frames"] * config["top_delay"]
+    for count in sorted(clients, reverse=True):
+        if config["rate_total"]:
+            rate = rate_per_client(config["rate_total"], count)
+            key, what = "rate_total", f"{config['rate_total']} over {count} clients ({rate} each)"
+        else:
+            key, rate = "rate", config["rate"]
+            what = rate
+        if messages_per_s(rate, config["message"]) * window_s < 1:
+            raise LoadShapeError(
+                f"config key {key}: {what} is less than one message per client in the "
+                f"{window_s:g} s window (top_frames × top_delay): ask for more load, or a "
+                "longer window")
+
+
 def main_label(shapes_: dict[str, Shape]) -> str:
     """The shape H1 and H2 are answered on: the first the config lists."""
     return next(iter(shapes_))

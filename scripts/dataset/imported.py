@@ -43,6 +43,14 @@ def log_files(folder: Path) -> list[Path]:
     files = sorted(p for p in folder.iterdir() if NAME.fullmatch(p.name))
     if not files:
         raise LogImportError(f"{folder}: no log named like 1cpu64c1Mb.cm or 1cpu64c1Mb.gom")
+    # The 2022 table sets the two servers side by side at each level.
+    names = {p.name for p in files}
+    for path in files:
+        stem, kind = path.name.rsplit(".", 1)
+        other = f"{stem}.{'gom' if kind == 'cm' else 'cm'}"
+        if other not in names:
+            raise LogImportError(f"{path}: no {other} beside it (the 2022 table compares "
+                                 "the two servers at each level: give both logs)")
     return files
 
 

@@ -17,6 +17,8 @@ import sys
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from scripts.core.files import write_tables
 from scripts.core.study import KEYS, TABLES
@@ -27,22 +29,62 @@ class MergeError(ValueError):
     """A results folder cannot be merged."""
 
 
-def read_source(folder: Path) -> dict[str, pd.DataFrame]:
-    tables = {}
+def kind(arrow_type) -> str:
+    """A column's kind of value, as wide as writers of one dataset differ
+    (pandas versions write string or large_string, int32 or int64)."""
+    for test, name in ((pa.types.is_string, "text"), (pa.types.is_large_string, "text"),
+                       (pa.types.is_integer, "whole number"), (pa.types.is_floating, "number")):
+        if test(arrow_type):
+            return name
+    return str(arrow_type)
+
+
+def columns(folder: Path) -> dict[str, dict[str, str]]:
+    """Each table of folder's dataset: its columns and their types, read
+    from the Parquet footers alone (quick enough for the workflow to check
+    every folder before any job, and so before Snakemake removes the
+    dataset the merge would replace)."""
+    found = {}
     for name in TABLES:
         path = folder / "dataset" / f"{name}.parquet"
-        if not path.exists():
+        try:
+            schema = pq.read_schema(path)
+        except FileNotFoundError:
             raise MergeError(f"{folder}: no {path.relative_to(folder)} "
-                             f"(is it a results folder with a dataset?)")
-        tables[name] = pd.read_parquet(path)
-        if "cell_id" not in tables[name]:
+                             f"(is it a results folder with a dataset?)") from None
+        except pa.ArrowException as exc:
+            raise MergeError(f"{path}: not a Parquet table ({exc})") from None
+        found[name] = {f.name: kind(f.type) for f in schema}
+        if "cell_id" not in found[name]:
             raise MergeError(f"{path}: no cell_id column (written by an older "
                              f"papaya-bench: rebuild that dataset first)")
-    return tables
+        missing = [k for k in KEYS if k not in found[name]]
+        if missing:
+            raise MergeError(f"{path}: not a papaya-bench dataset: no column(s) "
+                             f"{', '.join(missing)}")
+    return found
+
+
+def check_folders(folders: list) -> None:
+    """Every folder holds a papaya-bench dataset whose cells' keys have the
+    types of the first's, or their cells could not be told apart."""
+    first = columns(Path(folders[0]))["cells"]
+    for folder in folders[1:]:
+        cells = columns(Path(folder))["cells"]
+        for key in KEYS:
+            if cells[key] != first[key]:
+                raise MergeError(f"{folder}: its cells' {key} column holds {cells[key]} "
+                                 f"values, {folders[0]}'s {first[key]} values: not datasets "
+                                 "of one kind")
+
+
+def read_source(folder: Path) -> dict[str, pd.DataFrame]:
+    return {name: pd.read_parquet(folder / "dataset" / f"{name}.parquet") for name in TABLES}
 
 
 def merge(folders: list[Path]) -> tuple[dict[str, pd.DataFrame], list[str]]:
     """The merged tables, and notes on cells measured more than once."""
+    check_folders(folders)
     sources = [read_source(Path(f)) for f in folders]
     # Each measurement comes from the first folder that has it, so that a
     # folder given twice, or a merged folder merged again, adds nothing.

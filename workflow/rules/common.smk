@@ -15,7 +15,7 @@ from scripts.core.codedeps import code_of
 from scripts.core.config import ConfigError, check, check_command, typed
 from scripts.host.cpus import CpuPlanError, plan_cpus
 from scripts.dataset.imported import LogImportError, log_files
-from scripts.core.loadshape import LoadShapeError, main_label, shapes
+from scripts.core.loadshape import LoadShapeError, check_messages, main_label, shapes
 from scripts.host.netpath import PATHS, plan_paths
 from scripts.core.study import (
     CHARTS,
@@ -53,6 +53,7 @@ PROFILE_REPETITIONS = list(range(1, config["profile_repetitions"] + 1))
 # The load's shapes (write cadence, phases, bursts), by label: a dimension.
 try:
     LOADS = shapes(config)
+    check_messages(config, CLIENTS)
 except LoadShapeError as exc:
     raise WorkflowError(str(exc))
 MAIN_LOAD = main_label(LOADS)
@@ -93,6 +94,13 @@ for folder in MERGE_FROM:
             f"config key merge_from: {folder} holds no dataset/cells.parquet "
             "(give results/ folders of finished runs)"
         )
+if MERGE_FROM:
+    from scripts.dataset.merge import MergeError, check_folders
+
+    try:
+        check_folders(MERGE_FROM)
+    except MergeError as exc:
+        raise WorkflowError(f"config key merge_from: {exc}")
 # Another study's logs, imported beside the cells (workflow/rules/import.smk).
 IMPORT = [os.path.normpath(f) for f in config["import"]]
 try:
