@@ -253,13 +253,15 @@ def test_a_disturbed_cell_is_measured_again_and_flagged_if_still_disturbed(
     assert leftovers(out) == []
 
 
-def test_a_server_that_floods_its_stderr_is_cut_and_flagged(bin_dir, tmp_path):
-    """3 MB on stderr before it serves: server.err keeps its ends and says
-    how much it dropped, and the cell is kept, flagged."""
+def test_a_flooded_stderr_is_cut_and_an_escaped_child_ended_both_flagged(bin_dir, tmp_path):
+    """One cell, two faults. 3 MB on stderr before it serves: server.err
+    keeps its ends and says how much it dropped. A child in a session of
+    its own with a clean environment, orphaned when the server exits: the
+    measuring process adopts it and ends it. The cell is kept, flagged."""
     out = tmp_path / "cell"
-    flood = ("sh -c 'head -c 3000000 /dev/zero | tr \"\\0\" x >&2; echo >&2; "
-             f"exec {bin_dir / 'papayachat'} \"$@\"' sh")
-    res = measure(bin_dir, out, flood)
+    server = ("sh -c 'head -c 3000000 /dev/zero | tr \"\\0\" x >&2; echo >&2; "
+              f"setsid env -i sleep 321 & exec {bin_dir / 'papayachat'} \"$@\"' sh")
+    res = measure(bin_dir, out, server)
     assert res.returncode == 0, res.stderr
     err = (out / "server.err").read_bytes()
     assert len(err) < 1.1e6
@@ -267,24 +269,12 @@ def test_a_server_that_floods_its_stderr_is_cut_and_flagged(bin_dir, tmp_path):
     cell = parse_cell(out)["cells"].iloc[0]
     assert cell["server_stderr_dropped_bytes"] == dropped > 1.9e6
     assert cell["server_stderr_bytes"] > 3e6 and cell["bytes_received"] > 0
-    assert cell["flag_server_stderr"] and cell["flagged"]
     assert "flagged: the server wrote 3.0 MB to stderr (above 1.0 MB)" in res.stderr
-
-
-def test_a_process_that_leaves_the_servers_tree_ends_with_the_cell(bin_dir, tmp_path):
-    """A child in a session of its own with a clean environment, orphaned
-    when the server exits: the measuring process adopts it, ends it and
-    flags the cell."""
-    out = tmp_path / "cell"
-    escape = (f"sh -c 'setsid env -i sleep 321 & exec {bin_dir / 'papayachat'} \"$@\"' sh")
-    res = measure(bin_dir, out, escape)
-    assert res.returncode == 0, res.stderr
     assert not [p for p in psutil.process_iter(["cmdline"])
                 if p.info["cmdline"] == ["sleep", "321"]]
-    cell = parse_cell(out)["cells"].iloc[0]
     assert (cell["escaped_processes"], cell["escaped_names"]) == (1, "sleep")
-    assert cell["flag_escaped"] and cell["flagged"]
     assert "flagged: 1 processes left the server's tree (sleep)" in res.stderr
+    assert cell["flag_server_stderr"] and cell["flag_escaped"] and cell["flagged"]
 
 
 def test_a_cell_that_cannot_fit_the_open_files_limit_fails_before_it_starts(bin_dir, tmp_path):

@@ -265,9 +265,7 @@ def test_shared_cpus_as_the_message_says_are_flagged_and_named(measured, tmp_pat
     """This 2-CPU host cannot give 2 vCPUs and keep one for the load
     generator: the run stops and says what to set; set as it says, the
     cells are measured, flagged, and the findings that rest on them say so."""
-    work = copy_repo(tmp_path)
-    shutil.copytree(measured / "results/bin", work / "results/bin", symlinks=True)
-    shutil.copytree(measured / ".snakemake", work / ".snakemake", symlinks=True)
+    work = copy_measured(measured, tmp_path)  # the 1-vCPU cells are measured already
     res = snakemake(work, config=[*TINY, "vcpus=2"], check=False)
     assert res.returncode != 0 and "set allow_shared_cpus=true" in res.stdout + res.stderr
     snakemake(work, config=[*TINY, "vcpus=[1,2]", "allow_shared_cpus=true"])
