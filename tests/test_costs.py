@@ -8,7 +8,8 @@ import pandas as pd
 import pytest
 
 from scripts.analyse.stats import POINT
-from scripts.report.costs import PEER_CATEGORY, SWITCH_CATEGORIES, costs
+from scripts.analyse.ownwork import PEER_CATEGORY
+from scripts.report.costs import SWITCH_CATEGORIES, costs
 from scripts.report.costs_text import costs_long, costs_short
 from scripts.report.tables import cost_table
 

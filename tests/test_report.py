@@ -5,6 +5,7 @@ by a real headless Chromium with the network off, and the Snakemake rules
 rebuilding the report from a dataset without measuring anything."""
 
 import itertools
+import json
 import math
 import re
 import shutil
@@ -18,7 +19,9 @@ import pytest
 
 from conftest import REPO, chromium_dom, text_of
 from scripts.analyse import inference, selection, stats
-from scripts.core.study import CHARTS
+from scripts.analyse.ownwork import PEER_CATEGORY
+from scripts.report.costs import SWITCH_CATEGORIES
+from scripts.core.study import CHARTS, PROFILE_CHARTS
 from scripts.report import charts
 from scripts.report.__main__ import main as report_main
 
@@ -158,6 +161,11 @@ def report_from(work: Path, dataset: Path, *options: str, reference: str = "papa
     assert stats.main([str(dataset), str(work / "stats")]) == 0
     assert charts.main([str(work / "stats/summary.parquet"), str(work / "charts"),
                         "--reference", reference]) == 0
+    if "--profiles" in options:  # the profiles' charts are test_profiles.py's
+        for name in PROFILE_CHARTS:
+            (work / "charts" / f"{name}.vl.json").write_text(json.dumps(
+                {"mark": "text", "data": {"values": [{"t": name}]},
+                 "encoding": {"text": {"field": "t"}}}))
     assert report_main(["--dataset", str(dataset), "--summary", str(work / "stats/summary.parquet"),
                         "--charts", str(work / "charts"), "--out", str(work / "report.html"),
                         "--reference", reference, "--describe", *DESCRIBE, *options]) == 0
@@ -305,6 +313,50 @@ def test_report_text_follows_the_data(tmp_path):
             "(95 % CI 0.855 to 27.1 %; 3 repetitions)") in text
     assert "papayachat used 2.33× as much CPU per MB" in text
     assert "papayachat used 12.0 % of one core" not in text
+
+
+def write_profiles(folder: Path, peer_pct: dict[str, tuple[float, float]], vcpus: int) -> Path:
+    """Two profiles of each CPU point at vcpus, on loopback at 1100us, the
+    peer's receive taking the given shares of each server's sampled CPU."""
+    profiles, categories = [], []
+    for (server, v, clients), pcts in CPU.items():
+        if v != vcpus:
+            continue
+        for rep, peer in enumerate(peer_pct[server], 1):
+            keys = {"server": server, "network": "loopback", "load": "1100us", "vcpus": v,
+                    "clients": clients, "repetition": rep, "host": "testhost"}
+            cpu = sum(pcts) / len(pcts)
+            profiles.append({**keys, "available": True, "reason": None, "sampled": True,
+                             "event": "cpu-clock", "frequency_hz": 999, "window_s": 10.0,
+                             "samples": 1000, "server_samples": int(cpu * 99.9),
+                             "server_processes": 1, "server_cpu_pct": cpu})
+            categories += [{**keys, "category": c, "side": side, "samples": 1, "period_ns": 1,
+                            "share_pct": pct}
+                           for c, side, pct in ((PEER_CATEGORY, "kernel", peer),
+                                                *((c, "kernel", 0.0) for c in SWITCH_CATEGORIES),
+                                                ("server code", "user", 100 - peer))]
+    folder.mkdir(parents=True)
+    pd.DataFrame(profiles).to_parquet(folder / "profiles.parquet")
+    pd.DataFrame(categories).to_parquet(folder / "profile_categories.parquet")
+    return folder
+
+
+def test_h1_is_answered_on_the_servers_own_work_where_profiled(tmp_path):
+    """Profiles at 1 vCPU put the peer's receive at 25 % of papayachat's
+    CPU and 50 % of goroutines': H1 there is on the rest, the gross figure
+    beside it; at 2 vCPUs, unprofiled, the figures are gross and say so."""
+    profiles = write_profiles(tmp_path / "profiles", {"papayachat": (24.0, 26.0),
+                                                       "goroutines": (49.0, 51.0)}, 1)
+    text = text_of(build_report(tmp_path / "a", CPU, "--profiles", str(profiles)))
+    # 12 × 0.75 = 9.00 and 6 × 0.5 = 3.00: the ratio per MB goes from 2.00 to 3.00.
+    assert ("At 4 clients on 1 vCPU, papayachat used 9.00 % of one core (95 % CI ") in text
+    assert ("(gross 12.0 %, 25.0 % of it the load generator's receive) and goroutines used "
+            "3.00 % of one core") in text
+    assert "papayachat used 3.00× as much CPU per MB as goroutines" in text
+    assert "What the CPU figures count: the servers' own work" in text
+    assert "(25.0 to 50.0 % at 4 clients)" in text
+    assert "What the CPU figures count: gross: they include the load generator's" in text
+    assert "At 4 clients on 2 vCPUs, papayachat used 18.0 % of one core" in text
 
 
 def test_memory_per_client_and_what_each_client_adds(tmp_path):

@@ -18,9 +18,6 @@ from scripts.parse.switchcost import summary
 # the wake-up that causes it (the microbenchmark prices both together).
 SWITCH_CATEGORIES = ("kernel: scheduler and context switch", "kernel: wake-ups")
 GO_CATEGORIES = ("Go runtime scheduler", "Go netpoller", "Go GC")
-# Work the path's loopback puts on the sender: the peer's receive of the
-# server's own packets (config/attribution.tsv says why).
-PEER_CATEGORY = "kernel: loopback delivery to the peer"
 # How many of a server's categories the text names, largest first.
 NAMED = 4
 
@@ -94,6 +91,8 @@ def category_table(categories: pd.DataFrame) -> pd.DataFrame:
 def cross_check(cost_pct: float, row: pd.Series, processes: float,
                 switch: pd.DataFrame, vcpus: int) -> CrossCheck | None:
     model = "process" if processes > 1 else "thread"
+    if switch.empty:  # no microbenchmarks given
+        return None
     price = switch[(switch["vcpus"] == vcpus) & (switch["model"] == model)
                    & (switch["placement"] == "same_cpu")]
     if price.empty:

@@ -1,7 +1,7 @@
 """The cost section's sentences and tables (facts from costs.py)."""
 
-from scripts.report.costs import (GO_CATEGORIES, NAMED, PEER_CATEGORY, SWITCH_CATEGORIES, Costs,
-                                  ServerCost)
+from scripts.analyse.ownwork import PEER_CATEGORY
+from scripts.report.costs import GO_CATEGORIES, NAMED, SWITCH_CATEGORIES, Costs, ServerCost
 from scripts.report.words import fmt, listing, p_value, plural, possessive
 
 # The profile's switching share and switches × the price of one agree

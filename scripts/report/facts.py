@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from scripts.analyse.inference import CONFIDENCE, Comparison, compare, t_quantile
+from scripts.analyse.ownwork import has_own
 from scripts.analyse.selection import vcpu_levels
 from scripts.analyse.stats import POINT
 from scripts.core.flags import FLAGS
@@ -117,6 +118,7 @@ class Ranking:
     clients: int
     order: list[pd.Series]
     steps: list[Comparison]  # steps[i]: order[i + 1] against order[i]
+    cost: str = "cpu_s_per_mb"  # the metric they are ranked by
 
 
 # From this share of its CPUs busy (the server, its interrupts and softirq),
@@ -138,10 +140,23 @@ class H1Level:
     flagged: Flagged  # the cells at this level
     # server -> the fewest clients at which its CPUs were saturated
     saturated: dict[str, int] = field(default_factory=dict)
+    # The CPU figures are the servers' own work, the load generator's
+    # receive taken out (scripts.analyse.ownwork): every point had profiles.
+    own: bool = False
 
     @property
     def top(self) -> int:
         return self.clients[-1]
+
+    @property
+    def cpu(self) -> str:
+        """The CPU metric H1 is answered on: % of a core."""
+        return "cpu_pct_own" if self.own else "cpu_pct"
+
+    @property
+    def cost(self) -> str:
+        """And CPU-s per MB."""
+        return "cpu_s_per_mb_own" if self.own else "cpu_s_per_mb"
 
 
 def h1_level(study: Study, vcpus: int) -> H1Level:
@@ -152,10 +167,12 @@ def h1_level(study: Study, vcpus: int) -> H1Level:
     flagged = study.flagged(vcpus)
     if not clients:
         return H1Level(vcpus, [], [], [], [], repetitions, flagged)
+    own = has_own(study.summary, [(s, vcpus, c) for s in servers for c in clients])
+    cost = "cpu_s_per_mb_own" if own else "cpu_s_per_mb"
     return H1Level(vcpus, clients, [growth(study, s, vcpus, clients) for s in servers],
-                   [versus(study, vcpus, clients, servers[0], o) for o in servers[1:]],
-                   [ranking(study, vcpus, c, servers) for c in clients], repetitions, flagged,
-                   saturation(study, vcpus, clients, servers))
+                   [versus(study, vcpus, clients, servers[0], o, cost) for o in servers[1:]],
+                   [ranking(study, vcpus, c, servers, cost) for c in clients], repetitions,
+                   flagged, saturation(study, vcpus, clients, servers), own)
 
 
 def saturation(study: Study, vcpus: int, clients: list[int], servers: list[str]) -> dict[str, int]:
@@ -175,18 +192,19 @@ def growth(study: Study, server: str, vcpus: int, clients: list[int]) -> Growth:
                   study.row(server, vcpus, clients[-1]), (min(share), max(share)))
 
 
-def versus(study: Study, vcpus: int, clients: list[int], ref: str, other: str) -> Versus:
+def versus(study: Study, vcpus: int, clients: list[int], ref: str, other: str,
+           cost: str) -> Versus:
     def at_each(metric: str) -> dict[int, Comparison]:
         return {c: study.compare(metric, (ref, vcpus, c), (other, vcpus, c)) for c in clients}
-    return Versus(other, at_each("cpu_s_per_mb"), at_each("nvcsw_per_s"))
+    return Versus(other, at_each(cost), at_each("nvcsw_per_s"))
 
 
-def ranking(study: Study, vcpus: int, clients: int, servers: list[str]) -> Ranking:
+def ranking(study: Study, vcpus: int, clients: int, servers: list[str], cost: str) -> Ranking:
     order = sorted((study.row(s, vcpus, clients) for s in servers),
-                   key=lambda r: r["cpu_s_per_mb_mean"])
-    steps = [study.compare("cpu_s_per_mb", (b.name[0], vcpus, clients), (a.name[0], vcpus, clients))
+                   key=lambda r: r[f"{cost}_mean"])
+    steps = [study.compare(cost, (b.name[0], vcpus, clients), (a.name[0], vcpus, clients))
              for a, b in zip(order, order[1:])]
-    return Ranking(clients, order, steps)
+    return Ranking(clients, order, steps, cost)
 
 
 @dataclass(frozen=True)

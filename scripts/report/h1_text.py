@@ -18,6 +18,7 @@ class H1Short:
     vcpus: int
     empty: str = ""
     cpu: str = ""
+    basis: str = ""
     switches: str = ""
     kernel: str = ""
     ranking: str = ""
@@ -51,12 +52,36 @@ def cpu_words(level: H1Level) -> str:
     if len(level.clients) > 1:
         g = level.growth
         parts.append(f"from {level.clients[0]} to {top} clients " + listing(
-            [f"{possessive(g[0].server)} CPU grew {times(g[0].grew('cpu_pct'))}"]
-            + [f"{possessive(x.server)} {times(x.grew('cpu_pct'))}" for x in g[1:]]))
+            [f"{possessive(g[0].server)} CPU grew {times(g[0].grew(level.cpu))}"]
+            + [f"{possessive(x.server)} {times(x.grew(level.cpu))}" for x in g[1:]]))
     lead = "; ".join(parts) + ". " if parts else ""
     return (f"{lead}At {top} clients: " + listing(
-        f"{g.server} {fmt(g.last['cpu_pct_mean'])} % of one core" for g in level.growth)
-        + ratios(level, "cost", "the CPU per MB of") + ".")
+        f"{g.server} {fmt(g.last[f'{level.cpu}_mean'])} % of one core{gross(level, g.last)}"
+        for g in level.growth) + ratios(level, "cost", "the CPU per MB of") + ".")
+
+
+def gross(level: H1Level, row) -> str:
+    """" (gross X %, Y % of it the load generator's receive)" beside an
+    own figure; nothing beside a gross one."""
+    if not level.own:
+        return ""
+    return (f" (gross {fmt(row['cpu_pct_mean'])} %, {fmt(100 * row['peer_share'])} % of it "
+            "the load generator's receive)")
+
+
+def basis_words(level: H1Level) -> str:
+    """What the CPU figures count: the servers' own work, or all of it."""
+    if level.own:
+        shares = [g.last["peer_share"] for g in level.growth]
+        return ("the servers' own work: loopback and veth run the load generator's receive of "
+                "each ack a server sends on the server's CPU, which a network card would leave "
+                "to the client's host; each point's kernel profiles measure its share of the "
+                f"server's sampled CPU ({span(100 * min(shares), 100 * max(shares), ' %')} at "
+                f"{level.top} clients), and the cells' CPU less that share is the server's "
+                "own, the gross figure beside it.")
+    return ("gross: they include the load generator's receive of each ack the server sends, "
+            "run on the server's CPU by loopback and veth (no kernel profile at every point "
+            "of this level to take it out; set profile: true).")
 
 
 def switches_words(level: H1Level) -> str:
@@ -80,7 +105,8 @@ def kernel_words(level: H1Level) -> str:
 def h1_short(level: H1Level) -> H1Short:
     if not level.clients:
         return H1Short(level.vcpus, empty="No client level has every server measured.")
-    return H1Short(level.vcpus, cpu=cpu_words(level), switches=switches_words(level),
+    return H1Short(level.vcpus, cpu=cpu_words(level), basis=basis_words(level),
+                   switches=switches_words(level),
                    kernel=kernel_words(level),
                    ranking=ranking_words(level.ranking[-1]) if level.versus else "",
                    sure=h1_sure(level), caution=flagged_words(level.flagged))
@@ -102,7 +128,7 @@ def ranking_words(r: Ranking) -> str:
 def ranking_row(r: Ranking) -> list[str]:
     """One client level of the ranking table: each server with its CPU-s
     per MB, least first, and each step's test."""
-    return [str(r.clients), " < ".join(f"{row.name[0]} {fmt(row['cpu_s_per_mb_mean'])}"
+    return [str(r.clients), " < ".join(f"{row.name[0]} {fmt(row[f'{r.cost}_mean'])}"
                                         for row in r.order),
             "; ".join(f"{b.name[0]} vs {a.name[0]}: {step_words(s)}"
                       + (f" ({p_value(s.p_value)})" if s.tested else "")
@@ -145,16 +171,18 @@ def h1_long(level: H1Level) -> list[Answer]:
                        "server measured.")]
     ref, top = level.growth[0].server, level.top
     lead = f"At {top} clients on {plural(level.vcpus, 'vCPU')}, " + listing(
-        f"{g.server} used {fmt(g.last['cpu_pct_mean'])} % of one core "
-        f"({ci(g.last, 'cpu_pct', ' %')}; {plural(g.last['repetitions'], 'repetition')})"
-        for g in level.growth) + "".join(
+        f"{g.server} used {fmt(g.last[f'{level.cpu}_mean'])} % of one core "
+        f"({ci(g.last, level.cpu, ' %')}; {plural(g.last['repetitions'], 'repetition')})"
+        f"{gross(level, g.last)}" for g in level.growth) + "".join(
         f"; {ref} used {times(v.cost[top].ratio)} as much CPU per MB as {v.other}"
         for v in level.versus) + "."
     text = " ".join(
         f"{g.server}: system (kernel) time {fmt(g.last['system_share_pct_mean'])} % of its "
         f"CPU time, {fmt(g.last['nvcsw_per_s_mean'])} voluntary and "
         f"{fmt(g.last['nivcsw_per_s_mean'])} involuntary context switches per second, "
-        f"{fmt(g.last['cpu_s_per_mb_mean'])} CPU-s per MB received." for g in level.growth)
+        f"{fmt(g.last[f'{level.cost}_mean'])} CPU-s per MB received"
+        + (f" (gross {fmt(g.last['cpu_s_per_mb_mean'])})" if level.own else "") + "."
+        for g in level.growth)
     answers = [Answer(lead, text, caution=flagged_words(level.flagged))]
     if len(level.clients) > 1:
         answers.append(Answer("", growth_words(level)))
@@ -170,8 +198,8 @@ def h1_long(level: H1Level) -> list[Answer]:
 def growth_words(level: H1Level) -> str:
     ref = level.growth[0].server
     text = (f"From {level.clients[0]} to {level.top} clients " + listing(
-        f"{possessive(g.server)} CPU grew {times(g.grew('cpu_pct'))} "
-        f"({fmt(g.first['cpu_pct_mean'])} → {fmt(g.last['cpu_pct_mean'])} %)"
+        f"{possessive(g.server)} CPU grew {times(g.grew(level.cpu))} "
+        f"({fmt(g.first[f'{level.cpu}_mean'])} → {fmt(g.last[f'{level.cpu}_mean'])} %)"
         for g in level.growth) + "; their voluntary context switches per second went "
         + listing(f"{fmt(g.first['nvcsw_per_s_mean'])} → {fmt(g.last['nvcsw_per_s_mean'])}"
                   for g in level.growth) + ".")

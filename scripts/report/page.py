@@ -3,6 +3,7 @@ renders them with the Jinja2 template (autoescaped: nothing here builds
 HTML). The page holds the Vega libraries and every chart's spec, so it
 opens with no network."""
 
+import dataclasses
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,6 +13,7 @@ import pandas as pd
 import vl_convert
 
 from scripts.analyse.inference import BOOTSTRAP_RESAMPLES
+from scripts.analyse.ownwork import own_reps, own_summary, peer_shares
 from scripts.analyse.selection import at_load, on_main
 from scripts.analyse.stats import (POINT, DatasetError, load_dataset, per_repetition, require,
                                    summarize)
@@ -74,11 +76,23 @@ def study_of(summary: pd.DataFrame, reps: pd.DataFrame, inputs: Inputs) -> facts
                        inputs.expected)
 
 
+def with_own(study: facts.Study, categories: pd.DataFrame) -> facts.Study:
+    """The study with each point's own figures where it has profiles."""
+    if categories.empty:
+        return study
+    shares = peer_shares(categories)
+    summary = own_summary(study.summary, shares)
+    summary.attrs = study.summary.attrs
+    return dataclasses.replace(study, summary=summary, reps=own_reps(study.reps, shares))
+
+
 def context(cells: pd.DataFrame, summary: pd.DataFrame, inputs: Inputs) -> dict:
     """Everything the template shows."""
     reps = per_repetition(cells)
     study = study_of(summary, reps, inputs)
     load = study.summary.attrs["load"]
+    profiles, categories = profile_tables(inputs, study.summary.attrs["network"], load)
+    study = with_own(study, categories)
     net = network(at_load(cells, load), at_load(reps, load), study.reference)
     shapes = loads(cells, summary, reps, study.reference, load)
     levels = [facts.h1_level(study, int(v)) for v in sorted(summary["vcpus"].unique())]
@@ -108,7 +122,7 @@ def context(cells: pd.DataFrame, summary: pd.DataFrame, inputs: Inputs) -> dict:
                             if name.startswith(prefix)]
                    for prefix in ("h1_", "h2_", "net_", "load_")},
         "study2022": study2022_context(inputs.study_2022, on_main(summary, load)),
-        "costs": costs_context(inputs, study, load),
+        "costs": costs_context(inputs, study, profiles, categories),
     }
 
 
@@ -119,17 +133,21 @@ def read_table(path: Path) -> pd.DataFrame:
         raise DatasetError(str(exc)) from None
 
 
-def costs_context(inputs: Inputs, study: facts.Study, load: str) -> dict:
+def profile_tables(inputs: Inputs, net: str, load: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The profiles and their category shares on H1's path and load."""
+    if inputs.profiles is None:
+        empty = pd.DataFrame(columns=["available", "reason", "sampled"])
+        return empty, empty
+    profiles = read_table(inputs.profiles / "profiles.parquet")
+    categories = read_table(inputs.profiles / "profile_categories.parquet")
+    return (profiles[(profiles["network"] == net) & (profiles["load"] == load)],
+            categories[(categories["network"] == net) & (categories["load"] == load)])
+
+
+def costs_context(inputs: Inputs, study: facts.Study, profiles: pd.DataFrame,
+                  categories: pd.DataFrame) -> dict:
     """Where the CPU goes (the profiles) and what a switch costs."""
     switch = read_table(inputs.switch_costs) if inputs.switch_costs else pd.DataFrame()
-    if inputs.profiles is None:
-        profiles = categories = pd.DataFrame(columns=["available", "reason", "sampled"])
-    else:
-        profiles = read_table(inputs.profiles / "profiles.parquet")
-        categories = read_table(inputs.profiles / "profile_categories.parquet")
-        net = study.summary.attrs["network"]
-        profiles = profiles[(profiles["network"] == net) & (profiles["load"] == load)]
-        categories = categories[(categories["network"] == net) & (categories["load"] == load)]
     c = costs(profiles, categories, switch, study.summary, study.reps, study.servers)
     return {"short": costs_short(c), "long": costs_long(c),
             "switch_table": tables.switch_table(c) if not c.switch.empty else None,

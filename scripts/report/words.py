@@ -95,6 +95,8 @@ def ci(row, metric: str, unit: str = "") -> str:
     """A summary row's interval of metric, or why there is none."""
     if row["repetitions"] < 2:
         return "one repetition, no interval"
+    if row[f"{metric}_ci_low"] != row[f"{metric}_ci_low"]:  # NaN: one profile
+        return "no interval: one profile"
     return (f"{CONFIDENCE_TEXT} CI {fmt(row[f'{metric}_ci_low'])} to "
             f"{fmt(row[f'{metric}_ci_high'])}{unit}")
 

@@ -1,0 +1,70 @@
+"""The server's own work: its CPU figures less the work the kernel
+profiles find it doing for the load generator.
+
+On loopback and veth a packet is delivered in its sender's context, so
+each ack the server sends runs the load generator's receive of it on the
+server's CPU (config/attribution.tsv, the peer's category). A network card
+would leave that to the client's host. The profiles measure its share of
+the server's sampled CPU at each (server, vCPUs, clients) point; the
+cells' CPU times (1 - that share) is the server's own. Where a point has
+no profile, its own figures are unknown (NaN) and the report keeps the
+gross ones there, saying so.
+"""
+
+import math
+
+import pandas as pd
+
+from scripts.analyse.inference import mean_ci
+from scripts.analyse.stats import POINT
+
+PEER_CATEGORY = "kernel: loopback delivery to the peer"
+# The figures given net of the peer's work: % of a core, and CPU-s per MB.
+OWN_METRICS = ("cpu_pct", "cpu_s_per_mb")
+
+
+def peer_shares(categories: pd.DataFrame) -> pd.DataFrame:
+    """Per point (POINT), the peer's share of the server's sampled CPU over
+    its profiles, as a fraction: mean, interval across the profiles (NaN
+    with one), and how many profiles."""
+    peer = categories[categories["category"] == PEER_CATEGORY]
+    rows = []
+    for key, g in peer.groupby(POINT, sort=True):
+        share = mean_ci(g["share_pct"] / 100)
+        rows.append({**dict(zip(POINT, key)), "peer_share": share["mean"],
+                     "peer_share_ci_low": share["ci_low"],
+                     "peer_share_ci_high": share["ci_high"], "peer_profiles": len(g)})
+    columns = [*POINT, "peer_share", "peer_share_ci_low", "peer_share_ci_high", "peer_profiles"]
+    return pd.DataFrame(rows, columns=columns).set_index(POINT)
+
+
+def own_reps(reps: pd.DataFrame, shares: pd.DataFrame) -> pd.DataFrame:
+    """reps (one row per cell) with each OWN_METRICS's own figure
+    (`{metric}_own`): the cell's figure less its point's mean peer share."""
+    share = reps.join(shares["peer_share"], on=POINT)["peer_share"]
+    return reps.assign(**{f"{m}_own": reps[m] * (1 - share) for m in OWN_METRICS})
+
+
+def own_summary(summary: pd.DataFrame, shares: pd.DataFrame) -> pd.DataFrame:
+    """summary (indexed by POINT) with the peer's share and each
+    OWN_METRICS's own mean and interval. The two are measured apart (the
+    cells, the profiles), so their relative half-widths add in quadrature;
+    where either has no interval, neither has the own figure."""
+    out = summary.join(shares, how="left")
+    keep = 1 - out["peer_share"]
+    keep_half = (out["peer_share_ci_high"] - out["peer_share_ci_low"]) / 2 / keep
+    for m in OWN_METRICS:
+        mean = out[f"{m}_mean"]
+        half = (out[f"{m}_ci_high"] - out[f"{m}_ci_low"]) / 2 / mean
+        own = mean * keep
+        own_half = own * (half ** 2 + keep_half ** 2).pow(0.5)
+        out[f"{m}_own_mean"] = own
+        out[f"{m}_own_ci_low"] = own - own_half
+        out[f"{m}_own_ci_high"] = own + own_half
+    return out
+
+
+def has_own(summary: pd.DataFrame, points: list[tuple]) -> bool:
+    """Whether every one of these points has its own figures."""
+    return (bool(points) and "cpu_s_per_mb_own_mean" in summary
+            and all(not math.isnan(summary.loc[p, "cpu_s_per_mb_own_mean"]) for p in points))
