@@ -45,7 +45,9 @@ def long_form(summary: pd.DataFrame, metrics: dict[str, str], keys=POINT) -> pd.
         part = summary[keys + ["repetitions"]].copy()
         part["metric"] = name
         part["value"] = summary[f"{metric}_mean"]
-        part["low"] = summary[f"{metric}_ci_low"]
+        # Every quantity charted is at least 0: a t interval reaching
+        # below it (few repetitions, wide spread) is drawn from 0.
+        part["low"] = summary[f"{metric}_ci_low"].clip(lower=0)
         part["high"] = summary[f"{metric}_ci_high"]
         parts.append(part)
     return pd.concat(parts, ignore_index=True)

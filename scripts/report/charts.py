@@ -119,7 +119,8 @@ def h2_cost_vcpus(summary: pd.DataFrame, expected: list[int]) -> alt.FacetChart:
                  alt.Tooltip("machine_pct_mean:Q", title="% of its CPUs", format=".3~f"),
                  "repetitions:Q"])
     data = summary[POINT + ["repetitions", "machine_pct_mean"] + [
-        f"cpu_s_per_mb_{s}" for s in ("mean", "ci_low", "ci_high")]]
+        f"cpu_s_per_mb_{s}" for s in ("mean", "ci_low", "ci_high")]].assign(
+        cpu_s_per_mb_ci_low=lambda d: d["cpu_s_per_mb_ci_low"].clip(lower=0))
     return alt.layer(bars, points, data=data).properties(width=140, height=160).facet(
         facet=alt.Facet("clients:O", title="concurrent clients"), columns=4,
         title=title("H2: CPU cost per MB received vs vCPUs, at each client level",
@@ -187,7 +188,7 @@ def load_chart(summary: pd.DataFrame, metric: str, y_title: str, heading: str,
     pattern of arrivals."""
     data = summary[POINT + ["load", "repetitions", "writes_per_conn_per_s_mean"]].assign(
         pattern=pattern(summary), value=summary[f"{metric}_mean"],
-        low=summary[f"{metric}_ci_low"], high=summary[f"{metric}_ci_high"])
+        low=summary[f"{metric}_ci_low"].clip(lower=0), high=summary[f"{metric}_ci_high"])
     x = alt.X("writes_per_conn_per_s_mean:Q", title="writes/s per client",
               scale=alt.Scale(type="log", base=2))
     dash = alt.StrokeDash("pattern:N", title="arrivals", legend=alt.Legend(symbolType="stroke"))

@@ -27,14 +27,30 @@ class H1Short:
 
 
 def relation(ref: str, v: Versus, levels: list[int]) -> str:
-    """Where the reference used more or less CPU per MB than v.other."""
-    more, less = v.where("cost", True), v.where("cost", False)
-    if not less:
-        return f"{ref} used more CPU than {v.other} at every client level ({listing(levels)})"
-    if not more:
-        return f"{ref} used less CPU than {v.other} at every client level ({listing(levels)})"
-    return (f"{ref} used less CPU than {v.other} at {listing(less)} clients "
-            f"and more at {listing(more)}")
+    """Where the reference used more or less CPU per MB than v.other: "more"
+    and "less" only where Welch's test calls the difference real."""
+    more, less = v.where("cost", True, True), v.where("cost", False, True)
+    for word, at in (("more", more), ("less", less)):
+        if len(at) == len(levels):
+            return (f"{ref} used {word} CPU than {v.other} at every client level "
+                    f"({listing(levels)})")
+    same = [c for c, cmp in v.cost.items() if cmp.tested and not cmp.apart]
+    parts = [f"{word} CPU than {v.other} at {clients_words(at)}"
+             for word, at in (("less", less), ("more", more)) if at]
+    if same:
+        parts.append(f"about the same CPU as {v.other} (within the noise) at "
+                     f"{clients_words(same)}")
+    for word, higher in (("less", False), ("more", True)):
+        by_mean = [c for c in v.untested("cost") if v.cost[c].higher == higher]
+        if by_mean:
+            parts.append(f"{word} CPU than {v.other} by the means alone at "
+                         f"{clients_words(by_mean)} (untested: one repetition, or no spread)")
+    return f"{ref} used " + ", and ".join(parts)
+
+
+def clients_words(levels: list[int]) -> str:
+    """"1 client", "1 and 4 clients"."""
+    return f"{listing(levels)} client" + ("" if levels == [1] else "s")
 
 
 def ratios(level: H1Level, metric: str, what: str) -> str:
@@ -204,9 +220,9 @@ def growth_words(level: H1Level) -> str:
         + listing(f"{fmt(g.first['nvcsw_per_s_mean'])} → {fmt(g.last['nvcsw_per_s_mean'])}"
                   for g in level.growth) + ".")
     for v in level.versus:
-        more = v.where("cost", True)
-        text += (f" {ref} used more CPU per MB than {v.other} at {len(more)} of "
-                 f"{len(level.clients)} client levels"
+        more = v.where("cost", True, True)
+        text += (f" {ref} used more CPU per MB than {v.other}, a real difference, at "
+                 f"{len(more)} of {len(level.clients)} client levels"
                  + (f" ({', '.join(map(str, more))})." if more else "."))
     return text
 

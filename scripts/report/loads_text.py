@@ -77,7 +77,11 @@ def applies_words(f: LoadFacts) -> str:
 
 
 def loads_short(f: LoadFacts) -> str:
-    if not f.several or f.clients is None:
+    """How the answer moves across the shapes; nothing with one shape
+    (the Findings' "Load:" line says it is the only one)."""
+    if not f.several:
+        return ""
+    if f.clients is None:
         return headline(f)
     return (f"At {f.clients} clients, {cadences(f)}, "
             + listing(server_move(fig) for fig in f.servers.values())

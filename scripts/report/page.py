@@ -14,7 +14,7 @@ import vl_convert
 
 from scripts.analyse.inference import BOOTSTRAP_RESAMPLES
 from scripts.analyse.ownwork import own_reps, own_summary, peer_shares
-from scripts.analyse.selection import at_load, on_main
+from scripts.analyse.selection import at_load, on_main, vcpu_levels
 from scripts.analyse.stats import (POINT, DatasetError, load_dataset, per_repetition, require,
                                    summarize)
 from scripts.core.study import CHARTS, NETWORK_PATHS, PROFILE_CHARTS
@@ -118,9 +118,7 @@ def context(cells: pd.DataFrame, summary: pd.DataFrame, inputs: Inputs) -> dict:
         "hosts_table": tables.hosts_table(cells), "summary_table": tables.summary_table(summary),
         "quality_table": tables.quality_table(q.per_cell),
         "columns_table": tables.columns_table(),
-        "charts": {prefix: [(name, title) for name, title in CHARTS.items()
-                            if name.startswith(prefix)]
-                   for prefix in ("h1_", "h2_", "net_", "load_")},
+        "charts": shown_charts(summary, inputs.expected),
         "study2022": study2022_context(inputs.study_2022, on_main(summary, load)),
         "costs": costs_context(inputs, study, profiles, categories),
     }
@@ -181,13 +179,24 @@ def study2022_context(path: Path | None, point: pd.DataFrame) -> dict | None:
             "table": tables.study2022_table(s.table)}
 
 
-def chart_specs(folder: Path, extra: list[str]) -> tuple[dict, str]:
-    """Every chart's Vega-Lite spec (and those of extra), and the Vega
-    libraries of its version."""
-    names = [*CHARTS, *extra]
+def shown_charts(summary: pd.DataFrame, expected: list[int]) -> dict[str, list]:
+    """Each section's charts, (name, title), but none where the section's
+    dimension has a single level: its text says so, and a chart of one
+    point per panel would say nothing."""
+    single = {"h2_": len(vcpu_levels(summary, expected)[0]) < 2,
+              "net_": summary["network"].nunique() < 2,
+              "load_": summary["load"].nunique() < 2}
+    return {prefix: [] if single.get(prefix) else
+            [(name, title) for name, title in CHARTS.items() if name.startswith(prefix)]
+            for prefix in ("h1_", "h2_", "net_", "load_")}
+
+
+def chart_specs(folder: Path, names: list[str]) -> tuple[dict, str]:
+    """The Vega-Lite spec of each chart named, and the Vega libraries of
+    their version."""
     specs = {name: json.loads((folder / f"{name}.vl.json").read_text()) for name in names}
     # The specs name their Vega-Lite version ("v6.4.1"): bundle that minor.
-    schema = specs[next(iter(CHARTS))]["$schema"]
+    schema = next(iter(specs.values()))["$schema"]
     version = ".".join(schema.rsplit("/v", 1)[1].split(".")[:2])
     return specs, vl_convert.javascript_bundle(vl_version=version)
 
@@ -211,7 +220,8 @@ def render(inputs: Inputs) -> str:
     if inputs.exclude_flagged:
         cells, summary = unflagged(cells, frames)
     ctx = context(cells, summary, inputs)
-    specs, bundle = chart_specs(inputs.charts, [name for name, _ in ctx["costs"]["charts"]])
+    shown = [*ctx["charts"].values(), ctx["costs"]["charts"]]
+    specs, bundle = chart_specs(inputs.charts, [name for charts in shown for name, _ in charts])
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True,
                              undefined=jinja2.StrictUndefined, trim_blocks=True,
                              lstrip_blocks=True)

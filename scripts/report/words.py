@@ -2,6 +2,7 @@
 (the page template escapes whatever it is given)."""
 
 import math
+from decimal import Decimal
 from dataclasses import dataclass
 
 from scripts.analyse.inference import CONFIDENCE, Comparison
@@ -13,6 +14,12 @@ def fmt(x) -> str:
         return "n/a"
     if abs(x) >= 100:
         return f"{x:,.0f}"
+    # Floating-point residue of a difference that is 0 (a CPU idle to 1e-15)
+    # reads as 0, and a small figure never in scientific notation.
+    if abs(x) < 1e-9:
+        return "0"
+    if abs(x) < 0.001:
+        return format(Decimal(f"{x:.3g}"), "f")
     return f"{x:#.3g}".rstrip(".")
 
 
