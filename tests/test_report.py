@@ -372,6 +372,14 @@ def test_a_difference_within_the_noise_is_called_so_not_less_or_more(tmp_path):
     assert "used more CPU per MB than goroutines, a real difference, at 0 of 2" in text_of(page)
 
 
+def test_one_server_at_two_load_shapes_has_no_empty_ranking(tmp_path):
+    one = {k: v for k, v in CPU.items() if k[0] == "goroutines"}
+    text = text_of(build_report(tmp_path, one, reference="goroutines",
+                                loads=["1100us", "550us"]))
+    assert "Load shape: At 4 clients, from " in text
+    assert "Ranking: ." not in text
+
+
 def test_memory_per_client_and_what_each_client_adds(tmp_path):
     """A tree of 400 KiB plus 150 KiB (papayachat) or 12 KiB (goroutines)
     of PSS per client: at 4 clients 250 and 112 KiB per client."""

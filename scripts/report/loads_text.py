@@ -83,9 +83,10 @@ def loads_short(f: LoadFacts) -> str:
         return ""
     if f.clients is None:
         return headline(f)
+    ranking = ranking_words(f)  # nothing to rank with one server
     return (f"At {f.clients} clients, {cadences(f)}, "
             + listing(server_move(fig) for fig in f.servers.values())
-            + f". Ranking: {ranking_words(f)}. {sentence(applies_words(f))}.")
+            + (f". Ranking: {ranking}" if ranking else "") + f". {sentence(applies_words(f))}.")
 
 
 def loads_long(f: LoadFacts) -> list[str]:
