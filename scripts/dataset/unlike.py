@@ -13,13 +13,16 @@ refused, naming the folders and the setting.
 
 import pandas as pd
 
+from scripts.core.study import KEYS
+
 # What the clients send, by the cells table's column and how a label
 # names it.
 LOAD_SETTINGS = {"rate": "{}", "message": "msg{}", "write_interval": "{}",
                  "load_phases": "{}", "load_burst": "burst{}"}
 # How the cells were measured, apart from the load.
 MEASURE_SETTINGS = ("top_frames", "top_delay_s", "warmup_s", "server_build")
-GROUP = ["server", "network", "load", "vcpus", "clients"]
+# The cells the statistics pool: a cell's keys but its repetition and host.
+GROUP = [k for k in KEYS if k not in ("repetition", "host")]
 
 
 class UnlikeError(ValueError):

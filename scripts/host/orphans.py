@@ -96,7 +96,7 @@ def end_escaped(known: set[int]) -> list[str]:
     escaped: list[str] = []
     # Each one killed orphans its own children, which come here next.
     for _ in range(ADOPTION_ROUNDS):
-        adopted = [(pid, state, comm) for pid, ppid, state, comm in children_now()
+        adopted = [(pid, state, comm) for pid, state, comm in children_now()
                    if pid not in known]
         if not adopted:
             break
@@ -110,14 +110,14 @@ def end_escaped(known: set[int]) -> list[str]:
     return escaped
 
 
-def children_now() -> list[tuple[int, int, str, str]]:
-    """(pid, ppid, state, command name) of this process's children."""
+def children_now() -> list[tuple[int, str, str]]:
+    """(pid, state, command name) of this process's children."""
     me, found = os.getpid(), []
     for pid, [stat] in each_process("stat"):
         text = stat.decode(errors="replace")
         state, ppid = text[text.rindex(")") + 2:].split()[:2]
         if int(ppid) == me:
-            found.append((pid, me, state, text[text.index("(") + 1:text.rindex(")")]))
+            found.append((pid, state, text[text.index("(") + 1:text.rindex(")")]))
     return found
 
 
