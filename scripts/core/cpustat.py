@@ -17,11 +17,16 @@ def cpu_list(cpus) -> str:
     return ",".join(str(c) for c in cpus)
 
 
+def cpu_stat_delta(start: dict, end: dict, cpus: list[int]) -> dict[str, int]:
+    """Per-field clock ticks of the given CPUs over the window."""
+    return {f: sum(end[f"cpu{c}"][f] - start[f"cpu{c}"][f] for c in cpus)
+            for f in start["cpu0"]}
+
+
 def cpu_stat_pct(start: dict, end: dict, cpus: list[int]) -> dict[str, float]:
     """Per-field share of the given CPUs' time over the window, in %."""
-    fields = start["cpu0"].keys()
-    delta = {f: sum(end[f"cpu{c}"][f] - start[f"cpu{c}"][f] for c in cpus)
-             for f in fields}
+    delta = cpu_stat_delta(start, end, cpus)
+    fields = delta.keys()
     total = sum(delta[f] for f in fields if f not in ("guest", "guest_nice"))
     return {f: 100 * delta[f] / total if total else 0.0 for f in fields}
 

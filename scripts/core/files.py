@@ -52,7 +52,11 @@ def write_tables(tables: dict[str, pd.DataFrame], out: Path) -> None:
         write_parquet(Path(out) / f"{name}.parquet", df)
 
 
-def read_tail(path, size: int) -> str:
+# Enough for a program's last lines, or the server's summary line.
+TAIL_BYTES = 64 << 10
+
+
+def read_tail(path, size: int = TAIL_BYTES) -> str:
     """The last size bytes of a file, as text: a program's last words
     without reading all it wrote."""
     with open(path, "rb") as f:

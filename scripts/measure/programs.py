@@ -26,7 +26,6 @@ from scripts.parse import cell
 
 # Lines of a failed program's stderr shown in the message and the log.
 TAIL_LINES = 5
-TAIL_BYTES = 64 << 10
 
 
 def wait_for_file(path: Path, proc: subprocess.Popen, what: str, timeout: float) -> str:
@@ -84,7 +83,7 @@ def server_setup(cpus: tuple[int, ...]):
 def tail(work: Path, name: str, lines: int) -> str:
     """The last lines of a file of the cell's, or "" if none."""
     try:
-        text = files.read_tail(work / name, TAIL_BYTES).strip()
+        text = files.read_tail(work / name).strip()
     except FileNotFoundError:
         return ""
     return "\n".join(text.splitlines()[-lines:])

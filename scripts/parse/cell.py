@@ -27,9 +27,6 @@ from scripts.parse.cellusage import (agreement_columns, cpu_columns, cpus_column
                                      memory_columns, rusage_columns, server_cpu, task_columns)
 from scripts.parse.top import TopParseError, parse_top
 
-# The server's summary is its last line on stderr, well within this.
-SUMMARY_TAIL_BYTES = 64 << 10
-
 # What each raw file must hold (dotted keys are nested), so that a
 # truncated or foreign file is named with what it lacks.
 REQUIRED = {
@@ -78,7 +75,7 @@ def read_summary(path: Path) -> dict:
     """The server's JSON summary, its last line on stderr."""
     try:
         # The last line: a runaway server's stderr may be large.
-        lines = read_tail(path, SUMMARY_TAIL_BYTES).strip().splitlines()
+        lines = read_tail(path).strip().splitlines()
     except OSError as exc:
         raise CellDataError(path, exc.strerror) from None
     if not lines:

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from scripts.core.cpustat import TICKS_PER_S, busiest_words, cpu_stat_pct
+from scripts.core.cpustat import TICKS_PER_S, busiest_words, cpu_stat_delta, cpu_stat_pct
 from scripts.core.flags import AGREE_ABS_S, AGREE_REL
 
 
@@ -125,9 +125,9 @@ def other_work(samples: dict, meta: dict, cpu: ServerCpu) -> dict:
     told apart from the server's softirq run while its CPU idled, so for
     it the processes alive at both ends (whose main thread was last seen on
     the server's CPUs) are summed instead."""
-    start, end = samples["start"]["cpu_stat"], samples["end"]["cpu_stat"]
-    on_cpus = sum(end[f"cpu{c}"][f] - start[f"cpu{c}"][f]
-                  for c in meta["server_cpus"] for f in ("user", "nice"))
+    ticks = cpu_stat_delta(samples["start"]["cpu_stat"], samples["end"]["cpu_stat"],
+                           meta["server_cpus"])
+    on_cpus = ticks["user"] + ticks["nice"]
     user_pct = (100 * (on_cpus / TICKS_PER_S - cpu.threads["utime_s"].sum()) / cpu.window_s
                 / meta["vcpus"])
     other = samples.get("other_work")
