@@ -120,3 +120,14 @@ def mean_ci(values: pd.Series) -> dict[str, float]:
     std = values.std(ddof=1)
     half = t_quantile(n) * std / math.sqrt(n)
     return {"mean": mean, "std": std, "ci_low": mean - half, "ci_high": mean + half}
+
+
+def product(a: dict, b: dict) -> dict:
+    """The product of two means measured apart (mean, ci_low, ci_high
+    each; floats or Series alike) with its interval: their relative
+    half-widths add in quadrature, written without a division so that a
+    mean of 0 keeps an interval. NaN where either has none."""
+    mean = a["mean"] * b["mean"]
+    half_a, half_b = ((x["ci_high"] - x["ci_low"]) / 2 for x in (a, b))
+    half = ((b["mean"] * half_a) ** 2 + (a["mean"] * half_b) ** 2) ** 0.5
+    return {"mean": mean, "ci_low": mean - half, "ci_high": mean + half}

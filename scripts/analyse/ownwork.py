@@ -15,7 +15,7 @@ import math
 
 import pandas as pd
 
-from scripts.analyse.inference import mean_ci
+from scripts.analyse.inference import mean_ci, product
 from scripts.analyse.stats import POINT
 
 PEER_CATEGORY = "kernel: loopback delivery to the peer"
@@ -51,16 +51,12 @@ def own_summary(summary: pd.DataFrame, shares: pd.DataFrame) -> pd.DataFrame:
     cells, the profiles), so their relative half-widths add in quadrature;
     where either has no interval, neither has the own figure."""
     out = summary.join(shares, how="left")
-    keep = 1 - out["peer_share"]
-    keep_half = (out["peer_share_ci_high"] - out["peer_share_ci_low"]) / 2 / keep
+    keep = {"mean": 1 - out["peer_share"], "ci_low": 1 - out["peer_share_ci_high"],
+            "ci_high": 1 - out["peer_share_ci_low"]}
     for m in OWN_METRICS:
-        mean = out[f"{m}_mean"]
-        half = (out[f"{m}_ci_high"] - out[f"{m}_ci_low"]) / 2 / mean
-        own = mean * keep
-        own_half = own * (half ** 2 + keep_half ** 2).pow(0.5)
-        out[f"{m}_own_mean"] = own
-        out[f"{m}_own_ci_low"] = own - own_half
-        out[f"{m}_own_ci_high"] = own + own_half
+        own = product({k: out[f"{m}_{k}"] for k in ("mean", "ci_low", "ci_high")}, keep)
+        for k, values in own.items():
+            out[f"{m}_own_{k}"] = values
     return out
 
 

@@ -30,6 +30,8 @@ from scripts.report.ladder_text import ladder_long, ladder_short, ladder_table
 from scripts.report.loads import LOAD_COLUMNS, loads
 from scripts.report.loads_text import headline, loads_long, loads_short, loads_table
 from scripts.report.network import network
+from scripts.report.permessage import per_message
+from scripts.report.permessage_text import peer_words, per_message_short
 from scripts.report.network_text import moved_table, network_long, network_short
 from scripts.report.quality import CELL_COLUMNS, quality
 from scripts.report.study2022 import study2022
@@ -147,7 +149,12 @@ def costs_context(inputs: Inputs, study: facts.Study, profiles: pd.DataFrame,
     """Where the CPU goes (the profiles) and what a switch costs."""
     switch = read_table(inputs.switch_costs) if inputs.switch_costs else pd.DataFrame()
     c = costs(profiles, categories, switch, study.summary, study.reps, study.servers)
+    messages = per_message(categories, study.summary,
+                           {(x.server, x.vcpus, x.clients): x.check for x in c.levels})
     return {"short": costs_short(c), "long": costs_long(c),
+            "per_message": {"short": per_message_short(messages),
+                            "peer": peer_words(messages),
+                            "table": tables.per_message_table(messages)} if messages else None,
             "switch_table": tables.switch_table(c) if not c.switch.empty else None,
             "table": tables.cost_table(c) if c.levels else None,
             "agree_factor": AGREE_FACTOR,

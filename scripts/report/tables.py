@@ -12,6 +12,7 @@ from scripts.report.costs_text import BETWEEN, PLACEMENT_TEXT, agrees, interval
 from scripts.report.data_text import when
 from scripts.report.facts import H1Level
 from scripts.report.h1_text import ranking_row
+from scripts.report.permessage import PARTS, REST, PerMessage
 from scripts.report.quality import hosts_frame
 from scripts.report.words import CONFIDENCE_TEXT, commas, fmt
 
@@ -158,3 +159,27 @@ def cost_table(costs: Costs) -> Table:
         ("switches × price", lambda r: checked(r["c"], "predicted_core_pct"), False),
         ("ratio", lambda r: checked(r["c"], "ratio"), False),
     ], warn=lambda r: r["c"].check is not None and not agrees(r["c"].check.ratio))
+
+
+def us_interval(x: dict) -> str:
+    """"3.47 (3.1 to 3.8)": µs per read with its interval, where it has one."""
+    if x["ci_low"] != x["ci_low"] or x["mean"] == 0:
+        return fmt(x["mean"])
+    return f"{fmt(x['mean'])} ({fmt(max(x['ci_low'], 0))} to {fmt(x['ci_high'])})"
+
+
+def per_message_table(levels: list[PerMessage]) -> Table:
+    """µs of CPU per read, per part, for every profiled level."""
+    rows = pd.DataFrame({"m": levels})
+    return table(rows, [
+        ("server", lambda r: r["m"].server, True),
+        ("vCPUs", lambda r: r["m"].vcpus, False),
+        ("clients", lambda r: r["m"].clients, False),
+        ("reads per s", lambda r: fmt(r["m"].reads_per_s), False),
+        ("CPU per read, µs (gross)", lambda r: us_interval(r["m"].us_per_read), False),
+        *((f"{part}, µs", lambda r, p=part: us_interval(r["m"].parts[p]), False)
+          for part in (*PARTS, REST)),
+        ("own, µs", lambda r: fmt(r["m"].own_us), False),
+        ("kernel switches per read", lambda r: fmt(r["m"].switches_per_read), False),
+        ("one switch here, µs", lambda r: fmt(r["m"].switch_us), False),
+    ])
