@@ -359,6 +359,26 @@ def test_h1_is_answered_on_the_servers_own_work_where_profiled(tmp_path):
     assert "At 4 clients on 2 vCPUs, papayachat used 18.0 % of one core" in text
 
 
+def test_the_report_opens_with_an_abstract_whose_every_number_is_in_a_section(tmp_path):
+    """Profiled at 1 vCPU: the abstract answers H1 on the own work, says
+    why per message, and each of its numbers is stated again below it."""
+    profiles = write_profiles(tmp_path / "profiles", {"papayachat": (24.0, 26.0),
+                                                       "goroutines": (49.0, 51.0)}, 1)
+    page = build_report(tmp_path / "a", CPU, "--profiles", str(profiles))
+    order = [page.index(f"<h2>{h}</h2>") for h in ("Abstract", "Key figures", "Findings")]
+    assert order == sorted(order)
+    abstract = text_of(section(page, "<h2>Abstract</h2>", "</section>"))
+    rest = text_of(page.split("<h2>Key figures</h2>", 1)[1])
+    assert 4 <= len(re.findall(r"[.)] (?=[A-Z])", abstract)) + 1 <= 6, abstract
+    assert "papayachat's own work cost" in abstract and "per message (one read)" in abstract
+    assert "H2: from 1 to 2 vCPUs at 4 clients, the CPU per MB changed" in abstract
+    numbers = re.findall(r"(?<![\w.])\d[\d,]*(?:\.\d+)?(?:×| µs| %)?", abstract)
+    assert len(numbers) > 15
+    missing = [n for n in numbers
+               if not re.search(rf"(?<![\d.,]){re.escape(n)}(?![\d]|[.,]\d)", rest)]
+    assert not missing, f"in the abstract only: {missing}"
+
+
 def test_a_difference_within_the_noise_is_called_so_not_less_or_more(tmp_path):
     """At 1 client papayachat's CPU is half goroutines' (a real difference);
     at 4 their repetitions overlap (means 6.0 and 6.2)."""
@@ -698,7 +718,7 @@ def test_every_chart_renders_offline_in_chromium(tmp_path, several):
     assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", page), "remote resource"
     dom = chromium_dom(tmp_path / "report.html", tmp_path / "profile")
     body = re.sub(r"<script.*?</script>", "", dom, flags=re.S)
-    for name in CHARTS:
+    for name in [*CHARTS, "key_h1"]:
         match = re.search(rf'id="chart-{name}"[^>]*>(.*?)</figure>', body, flags=re.S)
         if not several and not name.startswith("h1_"):
             assert not match, f"{name} drawn for a dimension of one level"

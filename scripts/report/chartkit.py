@@ -15,7 +15,16 @@ from scripts.core.files import atomic, write_json
 # Offline: vega-embed's "open in editor" would load a remote page.
 EMBED_OPTIONS = {"actions": {"export": True, "source": False, "compiled": False,
                              "editor": False}}
-PANEL = {"width": 220, "height": 180}
+# The report's text column is at most 1180 px wide: a chart's panels
+# share about this much of it, beside their axes and row labels.
+PAGE_PX = 1060
+AXES_PX = 110
+
+
+def panel(columns: int = 1, height: int = 240) -> dict:
+    """The size of one panel when columns of them sit side by side across
+    the page (the legend goes below: chartkit.save_charts)."""
+    return {"width": max(160, PAGE_PX // max(columns, 1) - AXES_PX), "height": height}
 
 
 def title(text: str, *subtitle: str) -> alt.TitleParams:
@@ -54,7 +63,7 @@ def long_form(summary: pd.DataFrame, metrics: dict[str, str], keys=POINT) -> pd.
 
 
 def mean_with_band(summary: pd.DataFrame, data: pd.DataFrame, y_title: str,
-                   y_scale: alt.Scale = alt.Undefined) -> alt.LayerChart:
+                   y_scale: alt.Scale = alt.Undefined, height: int = 240) -> alt.LayerChart:
     """Line of means with its CI band, per server."""
     base = alt.Chart().encode(x=clients_x(summary), color=server_color(summary))
     band = base.mark_area(opacity=0.15).encode(
@@ -66,17 +75,25 @@ def mean_with_band(summary: pd.DataFrame, data: pd.DataFrame, y_title: str,
                  alt.Tooltip("low:Q", title="95 % CI low", format=".3~f"),
                  alt.Tooltip("high:Q", title="95 % CI high", format=".3~f"),
                  "repetitions:Q"])
-    return alt.layer(band, line, data=data).properties(**PANEL)
+    return alt.layer(band, line, data=data).properties(
+        **panel(summary["vcpus"].nunique(), height))
 
 
 def metric_row() -> alt.Row:
     return alt.Row("metric:N", title=None, header=alt.Header(labelFontWeight="bold"))
 
 
+def legend_below(chart: alt.TopLevelMixin, columns: int = 4) -> alt.TopLevelMixin:
+    """Legends below the chart, so that its panels can take the page's width."""
+    return chart.configure_legend(orient="bottom", direction="horizontal", columns=columns,
+                                  labelLimit=300, symbolOpacity=1)
+
+
 def save_charts(charts: dict[str, alt.TopLevelMixin], out: Path) -> None:
     """Each chart as out/NAME.html (interactive, the Vega libraries inlined),
     NAME.svg and NAME.vl.json (the spec the report embeds)."""
     for name, chart in charts.items():
+        chart = legend_below(chart)
         with atomic(out / f"{name}.html") as partial:
             chart.save(partial, format="html", inline=True, embed_options=EMBED_OPTIONS)
         with atomic(out / f"{name}.svg") as partial:

@@ -20,7 +20,7 @@ import pandas as pd
 from scripts.analyse.selection import at_load, on_main, on_path, vcpu_levels
 from scripts.analyse.stats import GROUP, POINT, reference_ratios
 from scripts.core.study import CHARTS, EXPECTED_VCPUS
-from scripts.report.chartkit import (PANEL, clients_x, long_form, mean_with_band, metric_row,
+from scripts.report.chartkit import (clients_x, panel, long_form, mean_with_band, metric_row,
                                      save_charts, server_color, title, vcpus_column)
 
 
@@ -53,7 +53,7 @@ def h1_cpu(summary: pd.DataFrame) -> alt.FacetChart:
 
 def h1_user_system(summary: pd.DataFrame) -> alt.FacetChart:
     data = long_form(summary, {"user_pct": "user time", "system_pct": "system time"})
-    return mean_with_band(summary, data, "% of one core").facet(
+    return mean_with_band(summary, data, "% of one core", height=180).facet(
         column=vcpus_column(), row=metric_row(),
         title=title("H1: user and system (kernel) time vs concurrent clients",
                     "utime and stime ticks over the window", repetitions_note(summary)))
@@ -61,7 +61,7 @@ def h1_user_system(summary: pd.DataFrame) -> alt.FacetChart:
 
 def h1_ctx_switches(summary: pd.DataFrame) -> alt.FacetChart:
     data = long_form(summary, {"nvcsw_per_s": "voluntary", "nivcsw_per_s": "involuntary"})
-    return mean_with_band(summary, data, "per second").facet(
+    return mean_with_band(summary, data, "per second", height=180).facet(
         column=vcpus_column(), row=metric_row(),
         title=title("H1: context switches per second vs concurrent clients",
                     "summed over every thread of the server", repetitions_note(summary)),
@@ -79,7 +79,7 @@ def h1_cv(summary: pd.DataFrame) -> alt.FacetChart:
                  alt.Tooltip("top_cpu_pct_mean:Q", title="mean %CPU", format=".3~f"),
                  alt.Tooltip("top_cpu_pct_std:Q", title="std %CPU", format=".3~f"),
                  "top_frames:Q"],
-    ).properties(**PANEL).facet(
+    ).properties(**panel(summary["vcpus"].nunique())).facet(
         column=vcpus_column(),
         title=title("H1: spread of the server's CPU over top's frames",
                     "sample std (ddof=1) / mean of per-frame %CPU, "
@@ -93,7 +93,7 @@ def h1_memory(summary: pd.DataFrame) -> alt.FacetChart:
     # repetitions' t is 12.7): the band is left out there.
     data["low"] = data["low"].where(data["low"] > 0)
     return mean_with_band(summary, data, "KiB per client (log scale)",
-                          alt.Scale(type="log")).facet(
+                          alt.Scale(type="log"), height=180).facet(
         column=vcpus_column(), row=metric_row(),
         title=title("H1: the server's memory per client vs concurrent clients",
                     "its processes at the window's end, summed, over the clients: PSS "
@@ -121,7 +121,7 @@ def h2_cost_vcpus(summary: pd.DataFrame, expected: list[int]) -> alt.FacetChart:
     data = summary[POINT + ["repetitions", "machine_pct_mean"] + [
         f"cpu_s_per_mb_{s}" for s in ("mean", "ci_low", "ci_high")]].assign(
         cpu_s_per_mb_ci_low=lambda d: d["cpu_s_per_mb_ci_low"].clip(lower=0))
-    return alt.layer(bars, points, data=data).properties(width=140, height=160).facet(
+    return alt.layer(bars, points, data=data).properties(**panel(4, 180)).facet(
         facet=alt.Facet("clients:O", title="concurrent clients"), columns=4,
         title=title("H2: CPU cost per MB received vs vCPUs, at each client level",
                     levels_note(summary, expected), repetitions_note(summary)))
@@ -167,7 +167,8 @@ def net_busy(summary: pd.DataFrame) -> alt.FacetChart:
                               alt.Tooltip("low:Q", title="95 % CI low", format=".3~f"),
                               alt.Tooltip("high:Q", title="95 % CI high", format=".3~f"),
                               "repetitions:Q"])
-    return alt.layer(band, line, data=data).properties(**PANEL).facet(
+    return alt.layer(band, line, data=data).properties(
+        **panel(summary["vcpus"].nunique())).facet(
         column=vcpus_column(),
         title=title("Network path: busy time of the server's CPUs vs concurrent clients",
                     "100 − idle − steal of the server's CPUs (the server, softirq, "
@@ -203,7 +204,8 @@ def load_chart(summary: pd.DataFrame, metric: str, y_title: str, heading: str,
                  alt.Tooltip("low:Q", title="95 % CI low", format=".4~f"),
                  alt.Tooltip("high:Q", title="95 % CI high", format=".4~f"),
                  "repetitions:Q"])
-    return alt.layer(bars, line, data=data).properties(width=160, height=150).facet(
+    return alt.layer(bars, line, data=data).properties(
+        **panel(summary["clients"].nunique(), 180)).facet(
         column=alt.Column("clients:O", title="concurrent clients"),
         row=alt.Row("vcpus:O", title="vCPUs"),
         title=title(heading, note + "; x: writes per second per client as delivered "

@@ -1,8 +1,8 @@
 """The cost section's sentences and tables (facts from costs.py)."""
 
 from scripts.analyse.ownwork import PEER_CATEGORY
-from scripts.report.costs import GO_CATEGORIES, NAMED, SWITCH_CATEGORIES, Costs, ServerCost
-from scripts.report.words import fmt, listing, p_value, plural, possessive
+from scripts.report.costs import NAMED, Costs, ServerCost
+from scripts.report.words import fmt, listing, p_value, plural
 
 # The profile's switching share and switches × the price of one agree
 # when within this factor of each other.
@@ -33,26 +33,6 @@ def switch_price(costs: Costs) -> str:
     parts = [f"{fmt(r.ns_per_switch_median / 1000)} µs between {BETWEEN[r.model]}"
              for r in same.itertuples()]
     return f"On this host one switch on one CPU costs {listing(parts)} (median of the runs)."
-
-
-def switch_share(c: ServerCost) -> str:
-    sched, wake = (c.share(k) for k in SWITCH_CATEGORIES)
-    go = [c.share(k) for k in GO_CATEGORIES if any(s.category == k for s in c.shares)]
-    text = (f"the kernel's scheduler and context-switch path took {interval(sched.pct)} of "
-            f"{possessive(c.server)} CPU time ({fmt(sched.core_pct)} % of a core) and its "
-            f"wake-ups {interval(wake.pct)}")
-    hit = [s for s in go if s.pct["mean"] > 0]
-    if hit:
-        text += "; the " + listing([f"{s.category} {interval(s.pct)}" for s in hit])
-    return text
-
-
-def costs_short(costs: Costs) -> str:
-    if not costs.servers:
-        return f"{unavailable_text(costs)} {switch_price(costs)}".strip()
-    parts = [f"at {plural(c.clients, 'client')} and {plural(c.vcpus, 'vCPU')}, "
-             + switch_share(c) for c in costs.servers]
-    return f"{'; '.join(parts)}. {switch_price(costs)}".strip()
 
 
 def unsampled_text(costs: Costs) -> str:

@@ -14,14 +14,15 @@ import vl_convert
 
 from scripts.analyse.inference import BOOTSTRAP_RESAMPLES
 from scripts.analyse.ownwork import own_reps, own_summary, peer_shares
-from scripts.analyse.selection import at_load, on_main, vcpu_levels
+from scripts.analyse.selection import at_load, on_main, on_path, vcpu_levels
 from scripts.analyse.stats import (POINT, DatasetError, load_dataset, per_repetition, require,
                                    summarize)
 from scripts.core.study import CHARTS, NETWORK_PATHS, PROFILE_CHARTS
 from scripts.report import facts, tables
 from scripts.report.chartkit import EMBED_OPTIONS
-from scripts.report.costs import costs
-from scripts.report.costs_text import AGREE_FACTOR, costs_long, costs_short
+from scripts.report.abstract import Scope, abstract
+from scripts.report.costs import Costs, costs
+from scripts.report.costs_text import AGREE_FACTOR, costs_long
 from scripts.report.data_text import certainty_words, environment, quality_long, quality_short
 from scripts.report.h1_text import h1_long, h1_short
 from scripts.report.h2_text import h2_long, h2_short
@@ -30,7 +31,8 @@ from scripts.report.ladder_text import ladder_long, ladder_short, ladder_table
 from scripts.report.loads import LOAD_COLUMNS, loads
 from scripts.report.loads_text import headline, loads_long, loads_short, loads_table
 from scripts.report.network import network
-from scripts.report.permessage import per_message
+from scripts.report.key_charts import KEY_CHARTS, key_charts
+from scripts.report.permessage import PerMessage, per_message
 from scripts.report.permessage_text import peer_words, per_message_short
 from scripts.report.network_text import moved_table, network_long, network_short
 from scripts.report.quality import CELL_COLUMNS, quality
@@ -95,12 +97,22 @@ def context(cells: pd.DataFrame, summary: pd.DataFrame, inputs: Inputs) -> dict:
     load = study.summary.attrs["load"]
     profiles, categories = profile_tables(inputs, study.summary.attrs["network"], load)
     study = with_own(study, categories)
+    switch = read_table(inputs.switch_costs) if inputs.switch_costs else pd.DataFrame()
+    c = costs(profiles, categories, switch, study.summary, study.reps, study.servers)
+    messages = per_message(categories, study.summary,
+                           {(x.server, x.vcpus, x.clients): x.check for x in c.levels})
     net = network(at_load(cells, load), at_load(reps, load), study.reference)
     shapes = loads(cells, summary, reps, study.reference, load)
     levels = [facts.h1_level(study, int(v)) for v in sorted(summary["vcpus"].unique())]
     h2 = facts.h2(study)
     q = quality(cells, inputs.expected)
+    path = study.summary.attrs["network"]
+    scope = Scope(cells["host"].nunique(), path,
+                  [load, *sorted(set(on_path(summary, path)["load"]) - {load})],
+                  facts.certainty(study).repetitions)
     return {
+        "abstract": abstract(levels, messages, h2, inputs.expected, scope),
+        "key_specs": key_charts(study, levels, messages, h2),
         "servers": [(s, inputs.descriptions.get(s, "")) for s in study.servers],
         "reference": study.reference, "cells": len(cells), "hosts": cells["host"].nunique(),
         "combinations": len(summary), "expected": listing(inputs.expected),
@@ -122,7 +134,7 @@ def context(cells: pd.DataFrame, summary: pd.DataFrame, inputs: Inputs) -> dict:
         "columns_table": tables.columns_table(),
         "charts": shown_charts(summary, inputs.expected),
         "study2022": study2022_context(inputs.study_2022, on_main(summary, load)),
-        "costs": costs_context(inputs, study, profiles, categories),
+        "costs": costs_context(c, messages),
     }
 
 
@@ -144,14 +156,10 @@ def profile_tables(inputs: Inputs, net: str, load: str) -> tuple[pd.DataFrame, p
             categories[(categories["network"] == net) & (categories["load"] == load)])
 
 
-def costs_context(inputs: Inputs, study: facts.Study, profiles: pd.DataFrame,
-                  categories: pd.DataFrame) -> dict:
-    """Where the CPU goes (the profiles) and what a switch costs."""
-    switch = read_table(inputs.switch_costs) if inputs.switch_costs else pd.DataFrame()
-    c = costs(profiles, categories, switch, study.summary, study.reps, study.servers)
-    messages = per_message(categories, study.summary,
-                           {(x.server, x.vcpus, x.clients): x.check for x in c.levels})
-    return {"short": costs_short(c), "long": costs_long(c),
+def costs_context(c: Costs, messages: list[PerMessage]) -> dict:
+    """Where the CPU goes (the profiles), what a switch costs, and what a
+    message costs."""
+    return {"long": costs_long(c),
             "per_message": {"short": per_message_short(messages),
                             "peer": peer_words(messages),
                             "table": tables.per_message_table(messages)} if messages else None,
@@ -229,6 +237,8 @@ def render(inputs: Inputs) -> str:
     ctx = context(cells, summary, inputs)
     shown = [*ctx["charts"].values(), ctx["costs"]["charts"]]
     specs, bundle = chart_specs(inputs.charts, [name for charts in shown for name, _ in charts])
+    specs.update(ctx["key_specs"])
+    ctx["key_charts"] = [(name, KEY_CHARTS[name]) for name in ctx.pop("key_specs")]
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True,
                              undefined=jinja2.StrictUndefined, trim_blocks=True,
                              lstrip_blocks=True)

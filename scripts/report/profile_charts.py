@@ -22,7 +22,7 @@ import pandas as pd
 from scripts.analyse.selection import on_main
 from scripts.core.study import PROFILE_CHARTS
 from scripts.parse import attribution
-from scripts.report.chartkit import PANEL, save_charts, title
+from scripts.report.chartkit import PAGE_PX, panel, save_charts, title
 from scripts.report.costs import category_table
 
 # An icicle's frames narrower than this share of the server's time, or
@@ -55,7 +55,7 @@ def h1_categories(categories: pd.DataFrame) -> alt.FacetChart:
                  alt.Tooltip("share_pct_mean:Q", format=".1f", title="share %"),
                  alt.Tooltip("share_pct_ci_low:Q", format=".1f", title="95 % CI low"),
                  alt.Tooltip("share_pct_ci_high:Q", format=".1f", title="95 % CI high")],
-    ).properties(**PANEL).facet(
+    ).properties(**panel(table["server"].nunique(), 260)).facet(
         column=alt.Column("server:N", title=None), row=alt.Row("vcpus:O", title="vCPUs"),
     ).properties(title=title(PROFILE_CHARTS["h1_categories"],
                              "Mean over profile repetitions (hover for the interval)"))
@@ -107,7 +107,7 @@ def h1_icicle(stacks: pd.DataFrame, profiles: pd.DataFrame) -> alt.VConcatChart:
             text="label:N")
         panels.append((rects + labels).transform_calculate(
             depth_end="datum.depth + 1").properties(
-            width=700, height=14 * (nodes["depth"].max() + 1),
+            width=PAGE_PX - 60, height=14 * (nodes["depth"].max() + 1),
             title=f"{server}, {vcpus} vCPU{'s' if vcpus != 1 else ''}, {clients} clients"))
     return alt.vconcat(*panels).properties(title=title(
         PROFILE_CHARTS["h1_icicle"], "The root on top; frames under "
