@@ -51,10 +51,10 @@ def test_plan_paths_default_and_errors_name_the_key():
         netpath.plan_paths(["netns"], "bench@vm2", "10.9.9.9", False)
 
 
-@pytest.mark.parametrize("kind, namespaces", [("netns", 1), ("veth", 2)])
+@pytest.mark.parametrize("kind, namespaces", [("netns", 1), ("veth", 2), ("vethsplit", 2)])
 def test_a_path_is_made_steered_and_removed(kind, namespaces):
     before = HOST_LO_RPS.read_text()
-    with netpath.NetPath(kind, "test-v1-c1-r1", (1,)) as path:
+    with netpath.NetPath(kind, "test-v1-c1-r1", (1,), loadgen_cpus=(0,)) as path:
         names, _ = ours()
         assert sorted(names) == sorted(path.namespaces) and len(names) == namespaces
         assert all(n.startswith(f"pb-{os.getpid()}-test-v1-c1-r1-") for n in names)
@@ -63,6 +63,12 @@ def test_a_path_is_made_steered_and_removed(kind, namespaces):
             capture_output=True, text=True, check=True).stdout.strip()
         # The kernel prints as many hex digits as the host has CPUs.
         assert int(shown.replace(",", ""), 16) == 2 and path.record()["rps_cpus"] == "00000002"
+        # vethsplit steers the load generator's end to its CPUs; the others leave it alone.
+        peer = subprocess.run(path.loadgen_cmd(
+            ["sh", "-c", "cat /sys/class/net/pb*/queues/rx-0/rps_cpus"]),
+            capture_output=True, text=True).stdout.strip()
+        assert (int(peer.replace(",", "") or "0", 16) == 1) == (kind == "vethsplit"), peer
+        assert path.record()["peer_rps_cpus"] == ("00000001" if kind == "vethsplit" else None)
         # The load generator reaches the server's address (refused: no server).
         probe = ("import socket; s = socket.socket(); s.settimeout(2); "
                  f"print(s.connect_ex(({path.server_address!r}, 9)))")

@@ -19,6 +19,9 @@ from scripts.analyse.inference import mean_ci, product
 from scripts.analyse.stats import POINT
 
 PEER_CATEGORY = "kernel: loopback delivery to the peer"
+# Interrupts the server sends to kick another CPU's receive backlog: what
+# the vethsplit path costs the server (config/attribution.tsv).
+KICK_CATEGORY = "kernel: cross-CPU kicks (IPIs)"
 # The figures given net of the peer's work: % of a core, and CPU-s per MB.
 OWN_METRICS = ("cpu_pct", "cpu_s_per_mb")
 

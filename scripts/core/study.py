@@ -5,9 +5,13 @@ the tests import it too."""
 
 # The keys of a cell: what one measurement is of, and where.
 KEYS = ["server", "network", "load", "vcpus", "clients", "repetition", "host"]
-# The network paths, in order of how close they come to a real network
-# card (scripts.host.netpath sets them up).
-NETWORK_PATHS = ("loopback", "netns", "veth", "remote")
+# The network paths, in order of how close the server's side of them comes
+# to a real network card's (scripts.host.netpath sets them up). vethsplit
+# takes the load generator's receive off the server's CPUs, but the server
+# then kicks another CPU (an interrupt, in a VM an exit) for every batch it
+# sends, which a network card does not ask of it; on netns and veth that
+# receive runs on the server's CPUs and the profiles take it out.
+NETWORK_PATHS = ("loopback", "vethsplit", "netns", "veth", "remote")
 
 # The dataset's Parquet tables (results/dataset/NAME.parquet).
 TABLES = ("top_frames", "top_procs", "cells")

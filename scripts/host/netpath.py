@@ -11,6 +11,9 @@ would cost them (docs/method.md). The paths:
   softirq and the wake-up run there; the host's loopback is untouched;
 - veth: the server and the load generator in two namespaces joined by a
   veth pair, with receive steering on the server's end;
+- vethsplit: the same pair with the load generator's end steered too, to
+  the load generator's CPUs, so that its receive of the server's acks runs
+  there, as on its own host, at the price of a cross-CPU kick per batch;
 - remote: the load generator on another host over ssh (scripts.host.remote),
   the server listening on an address of this host.
 
@@ -137,8 +140,10 @@ class NetPath:
     cell: str  # names the cell, e.g. "papayachat-v1-c64-r1"
     server_cpus: tuple[int, ...]
     server_address: str = "127.0.0.1"  # where the server listens
+    loadgen_cpus: tuple[int, ...] = ()  # vethsplit steers the load generator's end here
     namespaces: list[str] = field(default_factory=list)
     steered: str | None = None  # the device whose receive is steered
+    peer_steered: str | None = None  # and the load generator's, on vethsplit
 
     def name(self, role: str) -> str:
         return f"{PREFIX}{os.getpid()}-{self.cell}-{role}"
@@ -160,7 +165,7 @@ class NetPath:
                 self.make("s")
                 steer(self.namespaces[0], "lo", rps_mask(self.server_cpus))
                 self.steered = "lo"
-            elif self.kind == "veth":
+            elif self.kind in ("veth", "vethsplit"):
                 self.make_veth()
         except BaseException:
             self.__exit__()
@@ -184,6 +189,12 @@ class NetPath:
             ip("link", "set", dev, "up", netns=netns)
         steer(server, s_dev, rps_mask(self.server_cpus))
         self.steered, self.server_address = s_dev, VETH_SERVER
+        if self.kind == "vethsplit":
+            if not self.loadgen_cpus:
+                raise NetPathError("vethsplit needs the load generator's CPUs",
+                                   "no CPU left beside the server's")
+            steer(client, c_dev, rps_mask(self.loadgen_cpus))
+            self.peer_steered = c_dev
 
     def __exit__(self, *exc) -> None:
         for netns in self.namespaces:
@@ -200,6 +211,7 @@ class NetPath:
         """What the dataset keeps of the path."""
         return {"path": self.kind, "server_address": self.server_address,
                 "rps_device": self.steered, "rps_cpus": self.mask,
+                "peer_rps_cpus": rps_mask(self.loadgen_cpus) if self.peer_steered else None,
                 "namespaces": list(self.namespaces)}
 
 
@@ -221,7 +233,7 @@ def plan_paths(network, loadgen_host: str | None, server_address: str | None,
     if loadgen_host and paths != ["remote"]:
         raise ValueError(f"config key loadgen_host: loadgen runs on another host only with "
                          f"network=remote, not {', '.join(p for p in paths if p != 'remote')}")
-    local = [p for p in paths if p in ("netns", "veth")]
+    local = [p for p in paths if p in ("netns", "veth", "vethsplit")]
     why = not_permitted() if check_here and local else None
     if why is None:
         return paths, None

@@ -81,7 +81,7 @@ class Cell:
                 raise CellError("network=remote needs loadgen_host and server_address")
             return NetPath("remote", "", self.plan.server, server_address=a.server_address)
         return NetPath(a.network, f"{a.server}-v{a.vcpus}-c{a.clients}-r{a.repetition}",
-                       self.plan.server)
+                       self.plan.server, loadgen_cpus=self.plan.aux)
 
     def run(self) -> None:
         try:

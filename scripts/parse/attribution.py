@@ -10,7 +10,7 @@ from functools import lru_cache
 from pathlib import Path
 
 RULES = Path(__file__).resolve().parents[2] / "config" / "attribution.tsv"
-FIELDS = ("frame", "leaf", "leaf_dso")
+FIELDS = ("frame", "leaf", "leaf_dso", "chain")
 SIDES = ("kernel", "user")
 COLUMNS = ("category", "side", "field", "pattern")
 
@@ -82,6 +82,8 @@ def matches(rule: Rule, chain: tuple[Frame, ...]) -> bool:
         return bool(rule.pattern.fullmatch(chain[0].symbol))
     if rule.field == "leaf_dso":
         return bool(rule.pattern.fullmatch(chain[0].dso))
+    if rule.field == "chain":
+        return bool(rule.pattern.fullmatch(";".join(f.symbol for f in reversed(chain))))
     return any(rule.pattern.fullmatch(f.symbol) for f in chain)
 
 

@@ -105,6 +105,7 @@ def placement_columns(meta: dict, net: dict) -> dict:
         # Empty where there was no steering, or no fallback.
         "rps_device": net["rps_device"] or "",
         "rps_cpus": net["rps_cpus"] or "",
+        "peer_rps_cpus": net.get("peer_rps_cpus") or "",
         "network_fallback": net["fallback"] or "",
         "loadgen_host": net.get("loadgen_host", meta["host"]),
         "loadgen_hostname": net.get("loadgen_hostname", meta["host"]),

@@ -13,6 +13,9 @@ HOW = {
              "processing to the server's CPUs with RPS, as a network card would",
     "veth": "between two network namespaces joined by a veth pair, receive processing "
             "steered to the server's CPUs with RPS",
+    "vethsplit": "between two network namespaces joined by a veth pair, each end's receive "
+                 "processing steered with RPS to its own side's CPUs, the load generator's "
+                 "receive of the server's acks to the load generator's",
     "remote": "from a load generator on another host over a real network",
 }
 

@@ -32,6 +32,8 @@ from scripts.report.loads import LOAD_COLUMNS, loads
 from scripts.report.loads_text import headline, loads_long, loads_short, loads_table
 from scripts.report.network import network
 from scripts.report.key_charts import KEY_CHARTS, key_charts
+from scripts.report.pathcosts import path_costs
+from scripts.report.pathcosts_text import pathcosts_long, pathcosts_table
 from scripts.report.permessage import PerMessage, per_message
 from scripts.report.permessage_text import peer_words, per_message_short
 from scripts.report.network_text import moved_table, network_long, network_short
@@ -95,7 +97,11 @@ def context(cells: pd.DataFrame, summary: pd.DataFrame, inputs: Inputs) -> dict:
     reps = per_repetition(cells)
     study = study_of(summary, reps, inputs)
     load = study.summary.attrs["load"]
-    profiles, categories = profile_tables(inputs, study.summary.attrs["network"], load)
+    path = study.summary.attrs["network"]
+    every_path, categories = profile_tables(inputs, load)
+    by_path = path_costs(categories, at_load(summary, load))
+    profiles = every_path[every_path["network"] == path]
+    categories = categories[categories["network"] == path]
     study = with_own(study, categories)
     switch = read_table(inputs.switch_costs) if inputs.switch_costs else pd.DataFrame()
     c = costs(profiles, categories, switch, study.summary, study.reps, study.servers)
@@ -106,7 +112,6 @@ def context(cells: pd.DataFrame, summary: pd.DataFrame, inputs: Inputs) -> dict:
     levels = [facts.h1_level(study, int(v)) for v in sorted(summary["vcpus"].unique())]
     h2 = facts.h2(study)
     q = quality(cells, inputs.expected)
-    path = study.summary.attrs["network"]
     scope = Scope(cells["host"].nunique(), path,
                   [load, *sorted(set(on_path(summary, path)["load"]) - {load})],
                   facts.certainty(study).repetitions)
@@ -124,6 +129,8 @@ def context(cells: pd.DataFrame, summary: pd.DataFrame, inputs: Inputs) -> dict:
         "quality_short": quality_short(q), "quality_long": quality_long(q, inputs.expected),
         "network_short": network_short(net), "network_long": network_long(net),
         "moved_table": moved_table(net) if net.moved else None, "main_path": net.main,
+        "path_costs": {"long": pathcosts_long(by_path, net.main),
+                       "table": pathcosts_table(by_path)} if by_path else None,
         "ladder": ladder_context(study),
         "load_headline": headline(shapes), "loads_short": loads_short(shapes),
         "loads_long": loads_long(shapes), "loads_table": loads_table(shapes),
@@ -145,15 +152,14 @@ def read_table(path: Path) -> pd.DataFrame:
         raise DatasetError(str(exc)) from None
 
 
-def profile_tables(inputs: Inputs, net: str, load: str) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The profiles and their category shares on H1's path and load."""
+def profile_tables(inputs: Inputs, load: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The profiles and their category shares at H1's load, every path."""
     if inputs.profiles is None:
-        empty = pd.DataFrame(columns=["available", "reason", "sampled"])
+        empty = pd.DataFrame(columns=["available", "reason", "sampled", "network"])
         return empty, empty
     profiles = read_table(inputs.profiles / "profiles.parquet")
     categories = read_table(inputs.profiles / "profile_categories.parquet")
-    return (profiles[(profiles["network"] == net) & (profiles["load"] == load)],
-            categories[(categories["network"] == net) & (categories["load"] == load)])
+    return profiles[profiles["load"] == load], categories[categories["load"] == load]
 
 
 def costs_context(c: Costs, messages: list[PerMessage]) -> dict:

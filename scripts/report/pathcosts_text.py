@@ -1,0 +1,45 @@
+"""What each network path charges the server, in a sentence per point and
+a table (facts from pathcosts.py). Plain text."""
+
+from scripts.report.pathcosts import PARTS, PEER, PathCost
+from scripts.report.tables import Table
+from scripts.report.words import fmt, listing, plural
+
+
+def at_most_clients(costs: list[PathCost]) -> list[PathCost]:
+    """Each server's profiled paths at its most clients, per vCPU level."""
+    top = {}
+    for c in costs:
+        top[(c.server, c.vcpus)] = max(top.get((c.server, c.vcpus), 0), c.clients)
+    return [c for c in costs if c.clients == top[(c.server, c.vcpus)]]
+
+
+def pathcosts_long(costs: list[PathCost], main: str) -> list[str]:
+    """Per server at its most clients: the peer's receive and the kicks on
+    each path, and which path H1 is answered on."""
+    top = at_most_clients(costs)
+    texts = []
+    for server in dict.fromkeys(c.server for c in top):
+        mine = [c for c in top if c.server == server]
+        first = mine[0]
+        texts.append(
+            f"{server} at {plural(first.clients, 'client')}, {plural(first.vcpus, 'vCPU')}: "
+            "the load generator's receive took " + listing(
+                f"{fmt(c.share_pct[PEER])} % "
+                f"of its samples on {c.network}" for c in mine)
+            + "; cross-CPU kicks " + listing(
+                f"{fmt(c.share_pct['cross-CPU kicks'])} % on {c.network}" for c in mine)
+            + "; its own CPU (the cells' less the peer's receive) " + listing(
+                f"{fmt(c.own_pct)} % of a core on {c.network}" for c in mine) + ".")
+    return texts + [f"H1 and H2 use the own-work figures of {main}."] if texts else []
+
+
+def pathcosts_table(costs: list[PathCost]) -> Table:
+    return Table(
+        [("network", True), ("server", True), ("vCPUs", False), ("clients", False),
+         ("profiles", False), ("CPU, % of a core (cells)", False),
+         *((f"{part}, % of a core", False) for part in PARTS),
+         ("own CPU, % of a core", False)],
+        [([c.network, c.server, str(c.vcpus), str(c.clients), str(c.profiles),
+           fmt(c.cpu_pct), *(fmt(c.core_pct(part)) for part in PARTS), fmt(c.own_pct)], False)
+         for c in costs])
