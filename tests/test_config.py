@@ -42,8 +42,8 @@ def test_lists_numbers_and_null_are_read_as_yaml_and_text_stays_text():
     ("allow_shared_cpus", "maybe", "config key allow_shared_cpus: 'maybe' is not of type "
                                    "'boolean' (write true or false)"),
     ("network", "fast", "config key network: 'fast' is not valid under any of the given "
-                        "schemas (write one of loopback, netns, veth, remote, a list of them, "
-                        "or null)"),
+                        "schemas (write one of loopback, netns, veth, vethsplit, remote, a list of "
+                        "them, or null)"),
     ("repetitions", "many", "config key repetitions: 'many' is not of type 'integer' "
                             "(write a whole number, e.g. 4)"),
     ("clients", ["1", "x"], "config key clients.1: 'x' is not of type 'integer' "

@@ -356,6 +356,8 @@ def test_h1_is_answered_on_the_servers_own_work_where_profiled(tmp_path):
     assert "What the CPU figures count: the servers' own work" in text
     assert "(25.0 to 50.0 % at 4 clients)" in text
     assert "What the CPU figures count: gross: they include the load generator's" in text
+    assert ("at 1 vCPU, the nearest level profiled, it took 25.0 to 50.0 % of the servers' "
+            "sampled CPU.") in text
     assert "At 4 clients on 2 vCPUs, papayachat used 18.0 % of one core" in text
 
 

@@ -67,3 +67,18 @@ def has_own(summary: pd.DataFrame, points: list[tuple]) -> bool:
     """Whether every one of these points has its own figures."""
     return (bool(points) and "cpu_s_per_mb_own_mean" in summary
             and all(not math.isnan(summary.loc[p, "cpu_s_per_mb_own_mean"]) for p in points))
+
+
+def nearest_peer_share(summary: pd.DataFrame, vcpus: int) -> tuple[int, float, float] | None:
+    """For figures left gross at vcpus: the profiled vCPU level nearest it,
+    and the lowest and highest peer share (fraction) over its points.
+    summary: own_summary's, indexed by POINT."""
+    if "peer_share" not in summary:
+        return None
+    shares = summary["peer_share"].dropna()
+    if shares.empty:
+        return None
+    levels = shares.index.get_level_values("vcpus")
+    near = min(set(levels), key=lambda v: (abs(v - vcpus), v))
+    there = shares[levels == near]
+    return int(near), float(there.min()), float(there.max())

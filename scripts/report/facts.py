@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from scripts.analyse.inference import CONFIDENCE, Comparison, compare, t_quantile
-from scripts.analyse.ownwork import has_own
+from scripts.analyse.ownwork import has_own, nearest_peer_share
 from scripts.analyse.selection import vcpu_levels
 from scripts.analyse.stats import POINT
 from scripts.core.flags import FLAGS
@@ -143,6 +143,9 @@ class H1Level:
     # The CPU figures are the servers' own work, the load generator's
     # receive taken out (scripts.analyse.ownwork): every point had profiles.
     own: bool = False
+    # Where they are gross: the nearest vCPU level with profiles, and the
+    # lowest and highest peer share there (fractions), if any level has them.
+    peer_elsewhere: tuple[int, float, float] | None = None
 
     @property
     def top(self) -> int:
@@ -172,7 +175,8 @@ def h1_level(study: Study, vcpus: int) -> H1Level:
     return H1Level(vcpus, clients, [growth(study, s, vcpus, clients) for s in servers],
                    [versus(study, vcpus, clients, servers[0], o, cost) for o in servers[1:]],
                    [ranking(study, vcpus, c, servers, cost) for c in clients], repetitions,
-                   flagged, saturation(study, vcpus, clients, servers), own)
+                   flagged, saturation(study, vcpus, clients, servers), own,
+                   None if own else nearest_peer_share(study.summary, vcpus))
 
 
 def saturation(study: Study, vcpus: int, clients: list[int], servers: list[str]) -> dict[str, int]:

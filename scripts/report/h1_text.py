@@ -95,9 +95,14 @@ def basis_words(level: H1Level) -> str:
                 f"server's sampled CPU ({span(100 * min(shares), 100 * max(shares), ' %')} at "
                 f"{level.top} clients), and the cells' CPU less that share is the server's "
                 "own, the gross figure beside it.")
-    return ("gross: they include the load generator's receive of each ack the server sends, "
+    text = ("gross: they include the load generator's receive of each ack the server sends, "
             "run on the server's CPU by loopback and veth (no kernel profile at every point "
-            "of this level to take it out; set profile: true).")
+            "of this level to take it out; set profile: true)")
+    if level.peer_elsewhere:
+        near, low, high = level.peer_elsewhere
+        text += (f"; at {plural(near, 'vCPU')}, the nearest level profiled, it took "
+                 f"{span(100 * low, 100 * high, ' %')} of the servers' sampled CPU")
+    return text + "."
 
 
 def switches_words(level: H1Level) -> str:

@@ -32,7 +32,7 @@ from scripts.report.loads import LOAD_COLUMNS, loads
 from scripts.report.loads_text import headline, loads_long, loads_short, loads_table
 from scripts.report.network import network
 from scripts.report.key_charts import KEY_CHARTS, key_charts
-from scripts.report.pathcosts import path_costs
+from scripts.report.pathcosts import PathCost, path_costs
 from scripts.report.pathcosts_text import pathcosts_long, pathcosts_table
 from scripts.report.permessage import PerMessage, per_message
 from scripts.report.permessage_text import peer_words, per_message_short
@@ -96,17 +96,8 @@ def context(cells: pd.DataFrame, summary: pd.DataFrame, inputs: Inputs) -> dict:
     """Everything the template shows."""
     reps = per_repetition(cells)
     study = study_of(summary, reps, inputs)
-    load = study.summary.attrs["load"]
-    path = study.summary.attrs["network"]
-    every_path, categories = profile_tables(inputs, load)
-    by_path = path_costs(categories, at_load(summary, load))
-    profiles = every_path[every_path["network"] == path]
-    categories = categories[categories["network"] == path]
-    study = with_own(study, categories)
-    switch = read_table(inputs.switch_costs) if inputs.switch_costs else pd.DataFrame()
-    c = costs(profiles, categories, switch, study.summary, study.reps, study.servers)
-    messages = per_message(categories, study.summary,
-                           {(x.server, x.vcpus, x.clients): x.check for x in c.levels})
+    load, path = study.summary.attrs["load"], study.summary.attrs["network"]
+    study, c, messages, by_path = profiled(inputs, study, at_load(summary, load))
     net = network(at_load(cells, load), at_load(reps, load), study.reference)
     shapes = loads(cells, summary, reps, study.reference, load)
     levels = [facts.h1_level(study, int(v)) for v in sorted(summary["vcpus"].unique())]
@@ -143,6 +134,24 @@ def context(cells: pd.DataFrame, summary: pd.DataFrame, inputs: Inputs) -> dict:
         "study2022": study2022_context(inputs.study_2022, on_main(summary, load)),
         "costs": costs_context(c, messages),
     }
+
+
+def profiled(inputs: Inputs, study: facts.Study, summary: pd.DataFrame
+             ) -> tuple[facts.Study, Costs, list[PerMessage], list[PathCost]]:
+    """What the kernel profiles add: the study with its own-work figures,
+    where the CPU goes, the cost per message (H1's path), and what each
+    path charges the server. summary: every path at H1's load."""
+    every_path, categories = profile_tables(inputs, study.summary.attrs["load"])
+    by_path = path_costs(categories, summary)
+    path = study.summary.attrs["network"]
+    profiles = every_path[every_path["network"] == path]
+    categories = categories[categories["network"] == path]
+    study = with_own(study, categories)
+    switch = read_table(inputs.switch_costs) if inputs.switch_costs else pd.DataFrame()
+    c = costs(profiles, categories, switch, study.summary, study.reps, study.servers)
+    messages = per_message(categories, study.summary,
+                           {(x.server, x.vcpus, x.clients): x.check for x in c.levels})
+    return study, c, messages, by_path
 
 
 def read_table(path: Path) -> pd.DataFrame:
