@@ -17,8 +17,9 @@ import pandas as pd
 
 from scripts.analyse.inference import mean_ci, product
 from scripts.analyse.stats import POINT
+from scripts.parse import attribution
 
-PEER_CATEGORY = "kernel: loopback delivery to the peer"
+PEER_CATEGORY = attribution.PEER
 # Interrupts the server sends to kick another CPU's receive backlog: what
 # the vethsplit path costs the server (config/attribution.tsv).
 KICK_CATEGORY = "kernel: cross-CPU kicks (IPIs)"

@@ -15,6 +15,19 @@ SIDES = ("kernel", "user")
 COLUMNS = ("category", "side", "field", "pattern")
 
 
+# A receive run under the server's own transmit (loopback and veth deliver
+# in the sender's context) is the load generator's (PEER: the ack it is
+# sent) or the server's (OWN_UNDER_TRANSMIT: data it queues). Where the
+# chain cannot tell (UNASSIGNED: common frames, the softirq that runs the
+# backlog), profiles.category_shares splits it between PEER and RECEIVE in
+# the proportion of the time that could be told, and folds
+# OWN_UNDER_TRANSMIT into RECEIVE: the dataset has neither helper.
+PEER = "kernel: loopback delivery to the peer"
+RECEIVE = "kernel: TCP/IP receive"
+OWN_UNDER_TRANSMIT = "kernel: TCP/IP receive under its transmit"
+UNASSIGNED = "kernel: a receive under its transmit, unassigned"
+
+
 class AttributionError(ValueError):
     """The rules file is malformed; the message names its file and line."""
 

@@ -119,10 +119,38 @@ def category_shares(stacks: pd.DataFrame, profiles: pd.DataFrame) -> pd.DataFram
     server = stacks[stacks["owner"] == "server"]
     sums = server.groupby([*KEYS, "category"], as_index=False)[["samples", "period_ns"]].sum()
     out = grid.merge(sums, on=[*KEYS, "category"], how="left")
-    out[["samples", "period_ns"]] = out[["samples", "period_ns"]].fillna(0).astype("int64")
+    out[["samples", "period_ns"]] = out[["samples", "period_ns"]].fillna(0).astype(float)
+    out = under_transmit(out)
     total = out.groupby(KEYS)["period_ns"].transform("sum")
     out["share_pct"] = 100 * out["period_ns"] / total
-    return out[[*KEYS, *CATEGORY_COLUMNS]]
+    out[["samples", "period_ns"]] = out[["samples", "period_ns"]].round().astype("int64")
+    return out[[*KEYS, *CATEGORY_COLUMNS]].reset_index(drop=True)
+
+
+def under_transmit(out: pd.DataFrame) -> pd.DataFrame:
+    """Each profile's receive under its own transmit given out
+    (attribution.PEER's comment): UNASSIGNED split between PEER and RECEIVE
+    in the proportion of PEER to OWN_UNDER_TRANSMIT (all to PEER where
+    neither was seen), OWN_UNDER_TRANSMIT added to RECEIVE, both helpers
+    dropped."""
+    sums = ["samples", "period_ns"]
+    wide = out.pivot_table(index=KEYS, columns="category", values=sums, aggfunc="sum")
+
+    def part(name: str) -> pd.DataFrame:
+        return wide.xs(name, axis=1, level="category")
+
+    peer, own, unassigned = (part(c) for c in (attribution.PEER, attribution.OWN_UNDER_TRANSMIT,
+                                               attribution.UNASSIGNED))
+    told = peer["period_ns"] + own["period_ns"]
+    to_peer = (peer["period_ns"] / told).where(told > 0, 1.0)
+    gains = {attribution.PEER: unassigned.mul(to_peer, axis=0),
+             attribution.RECEIVE: own + unassigned.mul(1 - to_peer, axis=0)}
+    out = out[~out["category"].isin([attribution.OWN_UNDER_TRANSMIT, attribution.UNASSIGNED])]
+    out = out.set_index([*KEYS, "category"])
+    for category, gain in gains.items():
+        gain = gain.assign(category=category).set_index("category", append=True)
+        out.loc[gain.index, sums] += gain[sums]
+    return out.reset_index()
 
 
 def gather(parsed: list[Path]) -> dict[str, pd.DataFrame]:
