@@ -37,8 +37,9 @@ def test_each_path_charges_its_parts_in_percent_of_a_core():
     assert split.core_pct("its own send") == 0 and split.profiles == 2
     text = " ".join(pathcosts_long(costs, "netns"))
     assert ("the load generator's receive took 5.00 % of its samples on vethsplit and "
-            "20.0 % of its samples on netns; cross-CPU kicks 15.0 % on vethsplit and 0.500 % "
-            "on netns") in text
+            "20.0 % on netns; cross-CPU kicks 15.0 % on vethsplit and 0.500 % on netns; its "
+            "own CPU (the cells' less the peer's receive) 66.5 % of a core on vethsplit and "
+            "48.0 % on netns.") in text
     assert text.endswith("H1 and H2 use the own-work figures of netns.")
     assert len(pathcosts_table(costs).rows) == 2
 

@@ -25,12 +25,13 @@ def pathcosts_long(costs: list[PathCost], main: str) -> list[str]:
         texts.append(
             f"{server} at {plural(first.clients, 'client')}, {plural(first.vcpus, 'vCPU')}: "
             "the load generator's receive took " + listing(
-                f"{fmt(c.share_pct[PEER])} % "
-                f"of its samples on {c.network}" for c in mine)
+                f"{fmt(c.share_pct[PEER])} % of its samples on {c.network}" if c is first
+                else f"{fmt(c.share_pct[PEER])} % on {c.network}" for c in mine)
             + "; cross-CPU kicks " + listing(
                 f"{fmt(c.share_pct['cross-CPU kicks'])} % on {c.network}" for c in mine)
             + "; its own CPU (the cells' less the peer's receive) " + listing(
-                f"{fmt(c.own_pct)} % of a core on {c.network}" for c in mine) + ".")
+                f"{fmt(c.own_pct)} % of a core on {c.network}" if c is first
+                else f"{fmt(c.own_pct)} % on {c.network}" for c in mine) + ".")
     return texts + [f"H1 and H2 use the own-work figures of {main}."] if texts else []
 
 
