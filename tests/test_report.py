@@ -315,12 +315,14 @@ def test_report_text_follows_the_data(tmp_path):
     assert "papayachat used 12.0 % of one core" not in text
 
 
-def write_profiles(folder: Path, peer_pct: dict[str, tuple[float, float]], vcpus: int) -> Path:
-    """Two profiles of each CPU point at vcpus, on loopback at 1100us, the
-    peer's receive taking the given shares of each server's sampled CPU."""
+def write_profiles(folder: Path, peer_pct: dict[str, tuple[float, float]],
+                   vcpus: tuple[int, ...]) -> Path:
+    """Two profiles of each CPU point at these vCPU levels, on loopback at
+    1100us, the peer's receive taking the given shares of each server's
+    sampled CPU."""
     profiles, categories = [], []
     for (server, v, clients), pcts in CPU.items():
-        if v != vcpus:
+        if v not in vcpus:
             continue
         for rep, peer in enumerate(peer_pct[server], 1):
             keys = {"server": server, "network": "loopback", "load": "1100us", "vcpus": v,
@@ -346,7 +348,7 @@ def test_h1_is_answered_on_the_servers_own_work_where_profiled(tmp_path):
     CPU and 50 % of goroutines': H1 there is on the rest, the gross figure
     beside it; at 2 vCPUs, unprofiled, the figures are gross and say so."""
     profiles = write_profiles(tmp_path / "profiles", {"papayachat": (24.0, 26.0),
-                                                       "goroutines": (49.0, 51.0)}, 1)
+                                                       "goroutines": (49.0, 51.0)}, (1,))
     text = text_of(build_report(tmp_path / "a", CPU, "--profiles", str(profiles)))
     # 12 × 0.75 = 9.00 and 6 × 0.5 = 3.00: the ratio per MB goes from 2.00 to 3.00.
     assert ("At 4 clients on 1 vCPU, papayachat used 9.00 % of one core (95 % CI ") in text
@@ -365,7 +367,7 @@ def test_the_report_opens_with_an_abstract_whose_every_number_is_in_a_section(tm
     """Profiled at 1 vCPU: the abstract answers H1 on the own work, says
     why per message, and each of its numbers is stated again below it."""
     profiles = write_profiles(tmp_path / "profiles", {"papayachat": (24.0, 26.0),
-                                                       "goroutines": (49.0, 51.0)}, 1)
+                                                       "goroutines": (49.0, 51.0)}, (1,))
     page = build_report(tmp_path / "a", CPU, "--profiles", str(profiles))
     order = [page.index(f"<h2>{h}</h2>") for h in ("Abstract", "Key figures", "Findings")]
     assert order == sorted(order)
@@ -379,6 +381,21 @@ def test_the_report_opens_with_an_abstract_whose_every_number_is_in_a_section(tm
     missing = [n for n in numbers
                if not re.search(rf"(?<![\d.,]){re.escape(n)}(?![\d]|[.,]\d)", rest)]
     assert not missing, f"in the abstract only: {missing}"
+
+
+def test_h2_is_answered_on_the_own_work_where_both_levels_are_profiled(tmp_path):
+    """Profiled at 1 and 2 vCPUs: H2 compares the servers' own CPU per MB
+    (papayachat 75 % of its gross, goroutines 50 %), and says so."""
+    profiles = write_profiles(tmp_path / "profiles", {"papayachat": (24.0, 26.0),
+                                                       "goroutines": (49.0, 51.0)}, (1, 2))
+    text = text_of(section(build_report(tmp_path / "a", CPU, "--profiles", str(profiles)),
+                           "<h2>H2: do extra vCPUs", "<h2>"))
+    gross = text_of(section(build_report(tmp_path / "b", CPU), "<h2>H2: do extra vCPUs",
+                            "<h2>"))
+    assert "CPU-s per MB of its own work" in text and "own work" not in gross
+    # 4 clients, papayachat at 1 vCPU: 12 % of a core for 0.5 MB/s is 0.240
+    # CPU-s per MB gross, and 0.180 without the peer's 25 %.
+    assert "papayachat's from 0.180 to" in text and "papayachat's from 0.240 to" in gross
 
 
 def test_a_difference_within_the_noise_is_called_so_not_less_or_more(tmp_path):

@@ -234,6 +234,9 @@ class H2Facts:
     versus: dict[str, tuple[Comparison, Comparison]]
     hosts: tuple[list[str], list[str]]  # hosts of the low and high level
     flagged: Flagged = Flagged(0, 0, {})  # the cells at both levels
+    # The servers' own CPU per MB (every point of both levels profiled), or
+    # the gross one.
+    cost: str = "cpu_s_per_mb"
 
     @property
     def top(self) -> int:
@@ -259,13 +262,15 @@ def h2(study: Study) -> H2Facts:
     if not clients:
         return H2Facts(measured, missing, low, high, [], [], {}, hosts, flagged)
     top = clients[-1]
-    scaling = [Scaling(s, {c: study.compare("cpu_s_per_mb", (s, high, c), (s, low, c))
-                           for c in clients},
+    own = has_own(study.summary, [(s, v, c) for s in servers for v in (low, high)
+                                  for c in clients])
+    cost = "cpu_s_per_mb_own" if own else "cpu_s_per_mb"
+    scaling = [Scaling(s, {c: study.compare(cost, (s, high, c), (s, low, c)) for c in clients},
                        study.row(s, low, top), study.row(s, high, top)) for s in servers]
-    versus = {o: tuple(study.compare("cpu_s_per_mb", (study.reference, v, top), (o, v, top))
+    versus = {o: tuple(study.compare(cost, (study.reference, v, top), (o, v, top))
                        for v in (low, high))
               for o in servers if study.reference in servers and o != study.reference}
-    return H2Facts(measured, missing, low, high, clients, scaling, versus, hosts, flagged)
+    return H2Facts(measured, missing, low, high, clients, scaling, versus, hosts, flagged, cost)
 
 
 def level_hosts(summary: pd.DataFrame, vcpus: int) -> list[str]:

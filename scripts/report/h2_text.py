@@ -70,9 +70,10 @@ def h2_short(h: H2Facts, expected: list[int]) -> Answer:
 
 
 def change_words(s: Scaling, h: H2Facts) -> str:
-    return (f"{possessive(s.server)} from {fmt(s.low['cpu_s_per_mb_mean'])} to "
-            f"{fmt(s.high['cpu_s_per_mb_mean'])} CPU-s per MB "
-            f"({times(s.change[h.top].ratio)}; {ci(s.high, 'cpu_s_per_mb')} at {h.high} "
+    own = " of its own work" if h.cost.endswith("_own") else ""
+    return (f"{possessive(s.server)} from {fmt(s.low[f'{h.cost}_mean'])} to "
+            f"{fmt(s.high[f'{h.cost}_mean'])} CPU-s per MB{own} "
+            f"({times(s.change[h.top].ratio)}; {ci(s.high, h.cost)} at {h.high} "
             f"vCPUs; share of its CPUs {fmt(s.low['machine_pct_mean'])} → "
             f"{fmt(s.high['machine_pct_mean'])} %)")
 

@@ -93,17 +93,18 @@ def key_h2(study: Study, h2: H2Facts) -> alt.TopLevelMixin:
     point = study.summary.reset_index()
     data = point[point["clients"].eq(h2.top) & point["vcpus"].isin(h2.measured)
                  & point["server"].isin([s.server for s in h2.scaling])]
-    data = data.assign(low=data["cpu_s_per_mb_ci_low"].clip(lower=0))
+    data = data.assign(value=data[f"{h2.cost}_mean"], high=data[f"{h2.cost}_ci_high"],
+                       low=data[f"{h2.cost}_ci_low"].clip(lower=0))
+    own = h2.cost.endswith("_own")
     base = alt.Chart().encode(x=alt.X("vcpus:O", title="vCPUs given to the server"),
                               color=server_color(data))
     return alt.layer(
-        base.mark_errorbar().encode(y=alt.Y("low:Q", title="CPU-s per MB received"),
-                                    y2="cpu_s_per_mb_ci_high:Q"),
-        base.mark_line(point=True).encode(y="cpu_s_per_mb_mean:Q"),
-        data=data[["server", "vcpus", "clients", "low", "cpu_s_per_mb_ci_high",
-                   "cpu_s_per_mb_mean"]],
+        base.mark_errorbar().encode(y=alt.Y("low:Q", title="CPU-s per MB received"), y2="high:Q"),
+        base.mark_line(point=True).encode(y="value:Q"),
+        data=data[["server", "vcpus", "clients", "low", "high", "value"]],
     ).properties(**panel(1, 260), title=title(
-        KEY_CHARTS["key_h2"], f"{h2.top} clients; bars: 95 % CI; gross figures"))
+        KEY_CHARTS["key_h2"], f"{h2.top} clients; bars: 95 % CI; "
+        + ("the servers' own work" if own else "gross figures")))
 
 
 def key_charts(study: Study, levels: list[H1Level], messages: list[PerMessage],
