@@ -13,8 +13,8 @@ from pathlib import Path
 import pandas as pd
 import psutil
 import pytest
-
 from conftest import REPO, TINY, chromium_dom, snakemake, text_of
+
 from scripts.analyse.ownwork import KICK_CATEGORY, PEER_CATEGORY
 from scripts.core.study import PROFILE_CHARTS
 from scripts.parse import profiles

@@ -7,10 +7,11 @@ the figures count, H2, and the limits of what was measured."""
 from dataclasses import dataclass
 
 from scripts.analyse.inference import Comparison
+from scripts.report.costs import at_most_clients
 from scripts.report.facts import H1Level, H2Facts
 from scripts.report.h1_text import relation
 from scripts.report.h2_text import not_answered
-from scripts.report.permessage import PerMessage, at_most_clients
+from scripts.report.permessage import PerMessage
 from scripts.report.words import comparison, fmt, listing, plural, possessive, times
 
 

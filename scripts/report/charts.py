@@ -20,7 +20,7 @@ import pandas as pd
 from scripts.analyse.selection import at_load, on_main, on_path, vcpu_levels
 from scripts.analyse.stats import GROUP, POINT, reference_ratios
 from scripts.core.study import CHARTS, EXPECTED_VCPUS
-from scripts.report.chartkit import (clients_x, panel, long_form, mean_with_band, metric_row,
+from scripts.report.chartkit import (clients_x, long_form, mean_with_band, metric_row, panel,
                                      save_charts, server_color, title, vcpus_column)
 
 

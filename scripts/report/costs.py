@@ -68,8 +68,16 @@ class Costs:
     @property
     def servers(self) -> list[ServerCost]:
         """Each server at its most profiled clients, per vCPU level."""
-        last = {(c.server, c.vcpus): c for c in self.levels}
-        return list(last.values())
+        return at_most_clients(self.levels)
+
+
+def at_most_clients(items: list) -> list:
+    """The items (anything with server, vcpus and clients) at their
+    server's most clients at their vCPU level, in their order."""
+    top: dict[tuple, int] = {}
+    for x in items:
+        top[(x.server, x.vcpus)] = max(top.get((x.server, x.vcpus), 0), x.clients)
+    return [x for x in items if x.clients == top[(x.server, x.vcpus)]]
 
 
 def switch_summary(switch_costs: pd.DataFrame) -> pd.DataFrame:

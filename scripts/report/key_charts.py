@@ -8,10 +8,10 @@ measured."""
 import altair as alt
 import pandas as pd
 
-from scripts.report.chartkit import (PAGE_PX, clients_x, legend_below, panel, server_color,
-                                     title)
+from scripts.report.chartkit import PAGE_PX, clients_x, legend_below, panel, server_color, title
+from scripts.report.costs import at_most_clients
 from scripts.report.facts import H1Level, H2Facts, Ranking, Study
-from scripts.report.permessage import PARTS, REST, PerMessage, at_most_clients
+from scripts.report.permessage import PARTS, REST, PerMessage
 from scripts.report.words import p_value
 
 KEY_CHARTS = {

@@ -19,24 +19,24 @@ from scripts.analyse.stats import (POINT, DatasetError, load_dataset, per_repeti
                                    summarize)
 from scripts.core.study import CHARTS, NETWORK_PATHS, PROFILE_CHARTS
 from scripts.report import facts, tables
-from scripts.report.chartkit import EMBED_OPTIONS
 from scripts.report.abstract import Scope, abstract
+from scripts.report.chartkit import EMBED_OPTIONS
 from scripts.report.costs import Costs, costs
 from scripts.report.costs_text import AGREE_FACTOR, costs_long
 from scripts.report.data_text import certainty_words, environment, quality_long, quality_short
 from scripts.report.h1_text import h1_long, h1_short
 from scripts.report.h2_text import h2_long, h2_short
+from scripts.report.key_charts import KEY_CHARTS, key_charts
 from scripts.report.ladder import ladder
 from scripts.report.ladder_text import ladder_long, ladder_short, ladder_table
 from scripts.report.loads import LOAD_COLUMNS, loads
 from scripts.report.loads_text import headline, loads_long, loads_short, loads_table
 from scripts.report.network import network
-from scripts.report.key_charts import KEY_CHARTS, key_charts
+from scripts.report.network_text import moved_table, network_long, network_short
 from scripts.report.pathcosts import PathCost, path_costs
 from scripts.report.pathcosts_text import pathcosts_long, pathcosts_table
 from scripts.report.permessage import PerMessage, per_message
 from scripts.report.permessage_text import peer_words, per_message_short
-from scripts.report.network_text import moved_table, network_long, network_short
 from scripts.report.quality import CELL_COLUMNS, quality
 from scripts.report.study2022 import study2022
 from scripts.report.study2022_text import study2022_long, study2022_short

@@ -1,17 +1,10 @@
 """What each network path charges the server, in a sentence per point and
 a table (facts from pathcosts.py). Plain text."""
 
+from scripts.report.costs import at_most_clients
 from scripts.report.pathcosts import PARTS, PEER, PathCost
 from scripts.report.tables import Table
 from scripts.report.words import fmt, listing, plural
-
-
-def at_most_clients(costs: list[PathCost]) -> list[PathCost]:
-    """Each server's profiled paths at its most clients, per vCPU level."""
-    top = {}
-    for c in costs:
-        top[(c.server, c.vcpus)] = max(top.get((c.server, c.vcpus), 0), c.clients)
-    return [c for c in costs if c.clients == top[(c.server, c.vcpus)]]
 
 
 def pathcosts_long(costs: list[PathCost], main: str) -> list[str]:

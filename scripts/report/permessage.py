@@ -86,7 +86,3 @@ def per_message(categories: pd.DataFrame, point: pd.DataFrame,
             check.ns_per_switch / 1000 if check else None, check.model if check else None))
     return found
 
-
-def at_most_clients(levels: list[PerMessage]) -> list[PerMessage]:
-    """Each server's level with the most clients, per vCPU level."""
-    return list({(m.server, m.vcpus): m for m in levels}.values())

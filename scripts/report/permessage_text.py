@@ -2,7 +2,8 @@
 spends per read at its most profiled clients, and what in it the
 concurrency model decides."""
 
-from scripts.report.permessage import PEER_PART, PerMessage, at_most_clients
+from scripts.report.costs import at_most_clients
+from scripts.report.permessage import PEER_PART, PerMessage
 from scripts.report.words import fmt, listing, plural, possessive
 
 
