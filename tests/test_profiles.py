@@ -135,7 +135,8 @@ def test_the_tiny_matrix_profiled_answers_h1_in_cost_terms(measured, tmp_path):
     text = text_of(page.read_text())
     # The abstract says why per message, priced by the host's switch.
     assert re.search(r"Why: per message \(one read\), papayachat spent [\d.]+ µs switching and "
-                     r"waking \([\d.]+ process switches at [\d.]+ µs each on this host\)", text)
+                     r"waking \([\d.]+ process switches per read, [\d.]+ µs each on this "
+                     r"host\)", text)
     assert re.search(r"Cross-check, papayachat: [\d,.]+ kernel context switches per second", text)
     dom = re.sub(r"<script.*?</script>", "", chromium_dom(page, tmp_path / "chromium"),
                  flags=re.S)

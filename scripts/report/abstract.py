@@ -12,6 +12,7 @@ from scripts.report.facts import H1Level, H2Facts
 from scripts.report.h1_text import relation
 from scripts.report.h2_text import not_answered
 from scripts.report.permessage import PerMessage
+from scripts.report.permessage_text import switching_words
 from scripts.report.words import comparison, fmt, listing, plural, possessive, times
 
 
@@ -54,10 +55,7 @@ def why(lv: H1Level, messages: list[PerMessage]) -> str:
             "not priced.")
     parts = []
     for m in last:
-        text = f"{m.server} spent {fmt(m.switching_us)} µs switching and waking"
-        if m.switch_us is not None:
-            text += (f" ({fmt(m.switches_per_read)} {m.model} switches at "
-                     f"{fmt(m.switch_us)} µs each on this host)")
+        text = f"{m.server} spent {switching_words(m)}"
         runtime = m.parts["Go runtime"]["mean"]
         parts.append(text + (f" plus {fmt(runtime)} µs in the Go runtime" if runtime else ""))
     tcp = listing(fmt(m.parts["its own TCP/IP"]["mean"]) for m in last)
