@@ -56,6 +56,21 @@ def wait_for_file(path: Path, proc: subprocess.Popen, timeout: float = 10) -> st
     return measure_programs.wait_for_file(path, proc, str(proc.args[0]), timeout)
 
 
+def wait_for_child(proc: subprocess.Popen, name: str, timeout: float = 30) -> None:
+    """Until proc has a descendant called name (a measurement's top: its
+    window has begun); fails if proc ends first. A child that exits while
+    the tree is read is passed over, not an error."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if any(p.name() == name for p in psutil.Process(proc.pid).children(recursive=True)):
+                return
+        except psutil.NoSuchProcess:
+            pass
+        assert time.monotonic() < deadline and proc.poll() is None, proc.stderr.read()
+        time.sleep(0.05)
+
+
 class Server:
     """A server under test, started under the server contract."""
 

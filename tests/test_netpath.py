@@ -8,14 +8,13 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pandas as pd
 import psutil
 import pytest
 
-from conftest import REPO, SNAKEMAKE, TINY, copy_repo
+from conftest import REPO, SNAKEMAKE, TINY, copy_repo, wait_for_child
 from scripts.host import netpath
 from scripts.parse.cell import parse_cell
 
@@ -146,10 +145,7 @@ def test_steering_puts_the_receive_softirq_on_the_servers_cpu(bin_dir, tmp_path)
 def test_a_cell_killed_mid_window_leaves_no_namespace(bin_dir, tmp_path):
     out = tmp_path / "cell"
     proc = measure(bin_dir, out, "veth", start_new_session=True)
-    deadline = time.monotonic() + 30
-    while not any(p.name() == "top" for p in psutil.Process(proc.pid).children(recursive=True)):
-        assert time.monotonic() < deadline and proc.poll() is None, proc.stderr.read()
-        time.sleep(0.05)
+    wait_for_child(proc, "top")
     assert len(ours()[0]) == 2  # the veth pair's two namespaces, mid-window
     proc.send_signal(signal.SIGTERM)
     _, err = proc.communicate(timeout=30)

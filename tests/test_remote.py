@@ -17,7 +17,7 @@ import pandas as pd
 import psutil
 import pytest
 
-from conftest import REPO, TINY, copy_repo, snakemake
+from conftest import REPO, TINY, copy_repo, snakemake, wait_for_child
 from scripts.host import netpath
 from scripts.parse.cell import parse_cell
 
@@ -126,10 +126,7 @@ def test_a_cell_loaded_from_another_host_is_valid(bin_dir, tmp_path, ssh_host):
 def test_a_lost_ssh_connection_fails_the_cell_cleanly(bin_dir, tmp_path, ssh_host):
     out = tmp_path / "cell"
     proc = measure(bin_dir, out, ssh_host)
-    deadline = time.monotonic() + 30
-    while not any(p.name() == "top" for p in psutil.Process(proc.pid).children(recursive=True)):
-        assert time.monotonic() < deadline and proc.poll() is None, proc.stderr.read()
-        time.sleep(0.05)
+    wait_for_child(proc, "top")
     for session in ssh_host.sessions():  # the connection drops mid-window
         with contextlib.suppress(psutil.NoSuchProcess):  # gone with its parent
             session.send_signal(signal.SIGKILL)
