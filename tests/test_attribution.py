@@ -66,6 +66,12 @@ def k(*symbols: str) -> tuple[Frame, ...]:
     return tuple(Frame(s, "kernel") for s in symbols)
 
 
+RECEIVE_UNDER_XMIT = k("tcp_rcv_established", "tcp_v4_rcv", "process_backlog", "net_rx_action",
+                       "__local_bh_enable_ip", "__dev_queue_xmit", "ip_output",
+                       "__tcp_transmit_skb", "tcp_send_ack", "tcp_recvmsg")
+UNDER_ACK = k("native_queued_spin_lock_slowpath")
+
+
 @pytest.mark.parametrize("chain, category", [
     # Time under __schedule is the scheduler's, whichever call led there.
     (k("finish_task_switch.isra.0", "__schedule", "schedule", "sk_wait_data",
@@ -74,10 +80,13 @@ def k(*symbols: str) -> tuple[Frame, ...]:
     (k("_raw_spin_unlock_irqrestore", "try_to_wake_up", "sock_def_readable",
        "tcp_data_queue", "tcp_rcv_established", "tcp_v4_rcv"), "kernel: wake-ups"),
     # The ack a read sends, delivered over loopback into the peer's socket
-    # in the server's context, is the peer's receive, not the server's.
-    (k("tcp_ack", "tcp_rcv_established", "tcp_v4_rcv", "process_backlog", "net_rx_action",
-       "__local_bh_enable_ip", "__dev_queue_xmit", "ip_output", "__tcp_transmit_skb",
-       "tcp_send_ack", "tcp_recvmsg"), "kernel: loopback delivery to the peer"),
+    # in the server's context, is the peer's receive where it does what only
+    # a sender with data in flight does (congestion control here); tcp_ack
+    # alone, which the server's own data receive runs too, is left to the
+    # per-profile split, and a receive that queues data is the server's.
+    (UNDER_ACK + k("bbr_main", "tcp_ack") + RECEIVE_UNDER_XMIT, attribution.PEER),
+    (k("tcp_ack") + RECEIVE_UNDER_XMIT, attribution.UNASSIGNED),
+    (UNDER_ACK + k("tcp_data_queue") + RECEIVE_UNDER_XMIT, attribution.OWN_UNDER_TRANSMIT),
     (k("__tcp_transmit_skb", "tcp_send_ack", "tcp_recvmsg"), "kernel: TCP/IP send and acks"),
     (k("copy_user_generic", "_copy_to_iter", "tcp_recvmsg_locked", "tcp_recvmsg",
        "vfs_read", "ksys_read"), "kernel: TCP/IP receive"),
