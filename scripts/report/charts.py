@@ -48,7 +48,9 @@ def h1_cpu(summary: pd.DataFrame) -> alt.FacetChart:
     return mean_with_band(summary, data, "server %CPU (100 = one core)").facet(
         column=vcpus_column(),
         title=title("H1: server CPU vs concurrent clients",
-                    "schedstat CPU time over the window", repetitions_note(summary)))
+                    "schedstat CPU time over the window; gross: with whatever the path runs",
+                    "for the load generator on the server's CPUs (the key figures: own work)",
+                    repetitions_note(summary)))
 
 
 def h1_user_system(summary: pd.DataFrame) -> alt.FacetChart:
