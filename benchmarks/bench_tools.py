@@ -12,6 +12,10 @@
 3. Each server holding 1024 concurrent clients (papayachat: 1025 processes,
    threads: 1025 threads) and shutting down cleanly on SIGTERM: its shutdown
    time and what it left (target: 0 processes, 0 threads, exit 0).
+4. loadgen's latency mode (--latency) against the event loop with --reply,
+   the leanest server that echoes, at 64 and 1024 clients x 1 Mbps: its CPU
+   per reply timed, and the latency it measures there, the floor under any
+   server's figures on loopback at that load.
 
 Usage: python benchmarks/bench_tools.py [--bin build/bin] [--duration 10]
 """
@@ -35,12 +39,12 @@ from scripts.host import procfs  # noqa: E402
 from scripts.measure.programs import wait_for_file  # noqa: E402
 
 
-def start_server(bin_dir: Path, name: str, work: Path, cpus: str | None):
+def start_server(bin_dir: Path, name: str, work: Path, cpus: str | None, *extra: str):
     ready = work / f"{name}.port"
     ready.unlink(missing_ok=True)
     cmd = [str(bin_dir / "rusage"), "--out", str(work / f"{name}.rusage.json"),
            "--", str(bin_dir / name), "--port", "0", "--ready-file", str(ready),
-           "--max-clients", "2048"]
+           "--max-clients", "2048", *extra]
     if cpus:
         cmd = ["taskset", "-c", cpus, *cmd]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL,
@@ -73,10 +77,11 @@ def worker_cpu_pct(pid: int, duration: float) -> list[float]:
 
 
 def loadgen_cpu(bin_dir: Path, work: Path, clients: int, duration: float,
-                threads: int = 1) -> dict:
+                threads: int = 1, latency: bool = False) -> dict:
     """loadgen on CPU 0 (and 1, with 2 threads), the goroutines server on
-    CPU 1, for duration s."""
-    server, port = start_server(bin_dir, "goroutines", work, "1")
+    CPU 1, for duration s; with latency, the event loop echoing instead."""
+    server, port = (start_server(bin_dir, "eventloop", work, "1", "--reply") if latency
+                    else start_server(bin_dir, "goroutines", work, "1"))
     ready, stats, rusage = (work / f"lg{clients}x{threads}.{s}" for s in
                             ("ready", "stats.json", "rusage.json"))
     proc = subprocess.Popen(
@@ -84,7 +89,8 @@ def loadgen_cpu(bin_dir: Path, work: Path, clients: int, duration: float,
          str(bin_dir / "rusage"), "--out", str(rusage), "--",
          str(bin_dir / "loadgen"), "--port", str(port), "--connections",
          str(clients), "--rate", "1Mbps", "--threads", str(threads),
-         "--duration", str(duration), "--ready-file", str(ready), "--out", str(stats)])
+         "--duration", str(duration), "--ready-file", str(ready), "--out", str(stats),
+         *(["--latency"] if latency else [])])
     try:
         wait_for_file(ready, proc, "loadgen", 60)
         loadgen = psutil.Process(proc.pid).children()[0]
@@ -112,7 +118,14 @@ def loadgen_cpu(bin_dir: Path, work: Path, clients: int, duration: float,
         "achieved_min_pct": 100 * s["achieved_ratio"]["min"],
         "achieved_mean_pct": 100 * s["achieved_ratio"]["mean"],
         "stalls": s["totals"]["stalls"],
+        **(latency_figures(s["latency"], used) if latency else {}),
     }
+
+
+def latency_figures(timed: dict, cpu_s: float) -> dict:
+    return {"replies": timed["replies"], "unanswered": timed["unanswered"],
+            "cpu_us_per_reply": 1e6 * cpu_s / max(1, timed["replies"]),
+            **{k: timed[k] for k in ("p50_us", "p90_us", "p99_us", "max_us")}}
 
 
 def hold_clients(bin_dir: Path, work: Path, name: str, clients: int) -> dict:
@@ -155,6 +168,8 @@ def hold_clients(bin_dir: Path, work: Path, name: str, clients: int) -> dict:
 # The columns of each table, from loadgen_cpu's figures.
 CPU_KEYS = ["clients", "cpu_pct_of_core", "system_share_pct", "writes_per_s_per_conn",
             "bytes_per_write", "achieved_min_pct", "achieved_mean_pct", "stalls"]
+LATENCY_KEYS = ["clients", "cpu_pct_of_core", "replies", "unanswered", "cpu_us_per_reply",
+                "p50_us", "p90_us", "p99_us", "max_us", "achieved_min_pct"]
 THREAD_KEYS = ["threads", "cpu_pct_per_thread", "cpu_pct_of_core", "asked_writes_per_s",
                "writes_per_s_mean", "writes_per_s_slowest", "achieved_min_pct",
                "achieved_mean_pct", "stalls"]
@@ -192,6 +207,10 @@ def main() -> None:
         print("\nservers holding 1024 clients, then SIGTERM")
         print(table([hold_clients(args.bin, work, name, 1024)
                      for name in ("papayachat", "threads", "goroutines", "eventloop")]))
+        print("\nloadgen --latency on CPU 0 against eventloop --reply on CPU 1, 1 Mbps per "
+              "client: its CPU per reply, and the latency floor it measures (µs)")
+        print(table([loadgen_cpu(args.bin, work, n, args.duration, latency=True)
+                     for n in (64, 1024)], LATENCY_KEYS))
 
 
 if __name__ == "__main__":

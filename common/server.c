@@ -18,12 +18,14 @@ static void usage(FILE *out, const char *about)
 {
     fprintf(out,
             "usage: %s [--host H] [--port P] [--ready-file PATH]\n"
-            "       [--max-clients N]\n"
+            "       [--max-clients N] [--reply]\n"
             "%s\n"
             "  --host H           address to listen on (default 127.0.0.1)\n"
             "  --port P           port, 0 for any free port (default 0)\n"
             "  --ready-file PATH  write the bound port there once listening\n"
             "  --max-clients N    refuse connections beyond N (default 4096)\n"
+            "  --reply            also write each read back to its client, for\n"
+            "                     loadgen --latency to time\n"
             "Received bytes go to stdout; a JSON summary goes to stderr at "
             "exit.\n",
             papaya_prog, about);
@@ -36,9 +38,10 @@ struct server_options server_options(int argc, char *argv[], const char *about)
         {"port", required_argument, NULL, 'p'},
         {"ready-file", required_argument, NULL, 'r'},
         {"max-clients", required_argument, NULL, 'm'},
+        {"reply", no_argument, NULL, 'e'},
         {"help", no_argument, NULL, 'H'},
         {NULL, 0, NULL, 0}};
-    struct server_options o = {"127.0.0.1", "0", NULL, 4096};
+    struct server_options o = {"127.0.0.1", "0", NULL, 4096, 0};
     int opt;
 
     while ((opt = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
@@ -50,6 +53,7 @@ struct server_options server_options(int argc, char *argv[], const char *about)
             o.max_clients =
                 (unsigned)parse_u64("--max-clients", optarg, 1, 1 << 20);
             break;
+        case 'e': o.reply = 1; break;
         case 'H': usage(stdout, about); exit(0);
         default: usage(stderr, about); exit(2);
         }
@@ -161,4 +165,11 @@ void print_summary(const struct server_counts *n)
             papaya_prog, (unsigned long long)n->accepted,
             (unsigned long long)n->refused, (unsigned long long)n->bytes,
             (unsigned long long)n->reads);
+}
+
+int relay(int fd, const char *buf, size_t n, int reply)
+{
+    if (write_all(STDOUT_FILENO, buf, n) == -1)
+        die_errno("write to stdout");
+    return reply ? write_all(fd, buf, n) : 0;
 }

@@ -18,6 +18,7 @@ struct server_options {
     const char *port;
     const char *ready_file;
     unsigned max_clients;
+    int reply;  /* write each read back to its client too (--reply) */
 };
 
 /* What a server did, for its summary. */
@@ -28,7 +29,7 @@ struct server_counts {
     uint64_t reads;  /* reads that returned data: the server's wake-ups */
 };
 
-/* --host, --port, --ready-file, --max-clients and --help; `about` is the
+/* --host, --port, --ready-file, --max-clients, --reply and --help; `about` is the
  * usage's line on what the server is. Exits 2 on a bad flag. */
 struct server_options server_options(int argc, char *argv[], const char *about);
 
@@ -52,6 +53,11 @@ struct acceptor {
  * it accepted or refused. Returns -1 on an error that must stop the
  * server, named on stderr. */
 int accept_pending(int lfd, const struct acceptor *a, struct server_counts *n);
+
+/* One read relayed: written to stdout with one write(2) (exits if that
+ * fails) and, with --reply, back to its client on fd, a blocking socket.
+ * Returns -1 where the client is gone, which ends its session. */
+int relay(int fd, const char *buf, size_t n, int reply);
 
 /* The one JSON line on stderr at exit. */
 void print_summary(const struct server_counts *n);

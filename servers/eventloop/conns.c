@@ -1,8 +1,12 @@
 /* The clients of the event loop. Level-triggered epoll: one read(2) per
  * readiness, so that data still in the socket is reported again and every
- * read is relayed with one write(2) to stdout, as in every other server. */
+ * read is relayed with one write(2) to stdout, as in every other server.
+ * With --reply each read is also written back; a reply the socket does not
+ * take whole waits in the slot, and its client is not read again until the
+ * rest has gone: what a blocking write does, without stopping the others. */
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -10,18 +14,26 @@
 #include "eventloop.h"
 #include "papaya.h"
 
+struct pending {
+    char buf[READ_SIZE];
+    size_t off, len;
+};
+
 struct conns {
     unsigned max, live;
     int *fd; /* per slot; -1 = free */
     int epfd;
+    struct pending *pending; /* per slot, with --reply; NULL without */
 };
 
-struct conns *conns_create(unsigned max, int epfd)
+struct conns *conns_create(unsigned max, int epfd, int reply)
 {
     struct conns *c = calloc(1, sizeof(*c));
 
     if (c == NULL || (c->fd = malloc(max * sizeof(*c->fd))) == NULL)
         die_errno("malloc");
+    if (reply && (c->pending = calloc(max, sizeof(*c->pending))) == NULL)
+        die_errno("calloc");
     for (unsigned i = 0; i < max; i++)
         c->fd[i] = -1;
     c->max = max;
@@ -80,10 +92,50 @@ static void drop(struct conns *c, unsigned slot)
     if (close(c->fd[slot]) == -1)
         die_errno("close client");
     c->fd[slot] = -1;
+    if (c->pending != NULL)
+        c->pending[slot].off = c->pending[slot].len = 0;
     c->live--;
 }
 
-void conns_read(struct conns *c, unsigned slot, struct server_counts *n)
+static void interest(struct conns *c, unsigned slot, uint32_t events)
+{
+    struct epoll_event ev = {events, {.u64 = (uint64_t)slot}};
+
+    if (epoll_ctl(c->epfd, EPOLL_CTL_MOD, c->fd[slot], &ev) == -1)
+        die_errno("epoll_ctl mod client");
+}
+
+/* Write what the slot's reply has left; back to reading once it is all
+ * gone. */
+static void flush(struct conns *c, unsigned slot)
+{
+    struct pending *p = &c->pending[slot];
+    ssize_t w = write(c->fd[slot], p->buf + p->off, p->len - p->off);
+
+    if (w == -1) {
+        if (errno != EAGAIN && errno != EINTR)
+            drop(c, slot); /* the client left before its reply */
+        return;
+    }
+    p->off += (size_t)w;
+    if (p->off == p->len) {
+        p->off = p->len = 0;
+        interest(c, slot, EPOLLIN);
+    }
+}
+
+static void reply(struct conns *c, unsigned slot, const char *buf, size_t n)
+{
+    struct pending *p = &c->pending[slot];
+
+    memcpy(p->buf, buf, n);
+    p->len = n;
+    flush(c, slot);
+    if (c->fd[slot] != -1 && p->len > 0)
+        interest(c, slot, EPOLLOUT);
+}
+
+void conns_ready(struct conns *c, unsigned slot, struct server_counts *n)
 {
     char buf[READ_SIZE];
     ssize_t got;
@@ -91,6 +143,10 @@ void conns_read(struct conns *c, unsigned slot, struct server_counts *n)
     /* An event of the batch for a client closed earlier in the batch. */
     if (c->fd[slot] == -1)
         return;
+    if (c->pending != NULL && c->pending[slot].len > 0) {
+        flush(c, slot);
+        return;
+    }
     got = read(c->fd[slot], buf, sizeof(buf));
 
     if (got > 0) {
@@ -98,6 +154,8 @@ void conns_read(struct conns *c, unsigned slot, struct server_counts *n)
             die_errno("write to stdout");
         n->bytes += (uint64_t)got;
         n->reads++;
+        if (c->pending != NULL)
+            reply(c, slot, buf, (size_t)got);
     } else if (got == 0 || (errno != EAGAIN && errno != EINTR)) {
         drop(c, slot); /* EOF, or a reset connection */
     }
@@ -112,6 +170,7 @@ void conns_close_all(struct conns *c)
 
 void conns_destroy(struct conns *c)
 {
+    free(c->pending);
     free(c->fd);
     free(c);
 }

@@ -13,13 +13,14 @@
 /* conns.c: the clients, by slot; every call exits with a message on an
  * error that must stop the server. */
 struct conns;
-struct conns *conns_create(unsigned max, int epfd);
+struct conns *conns_create(unsigned max, int epfd, int reply);
 /* Accept everything pending on lfd: greeted and watched, or refused
  * beyond max. Returns -1 on an error that must stop the server. */
 int conns_accept(struct conns *c, int lfd, struct server_counts *n);
-/* One read of the client in slot, relayed with one write; closes it at
- * EOF or on an error. */
-void conns_read(struct conns *c, unsigned slot, struct server_counts *n);
+/* The client in slot is ready: one read, relayed with one write (and,
+ * with --reply, written back), or the rest of a reply; closes it at EOF or
+ * on an error. */
+void conns_ready(struct conns *c, unsigned slot, struct server_counts *n);
 /* Close every client. */
 void conns_close_all(struct conns *c);
 void conns_destroy(struct conns *c);

@@ -37,7 +37,7 @@ int main(int argc, char *argv[])
         die_errno("signal");
     if ((epfd = epoll_create1(EPOLL_CLOEXEC)) == -1)
         die_errno("epoll_create1");
-    c = conns_create(o.max_clients, epfd);
+    c = conns_create(o.max_clients, epfd, o.reply);
     lfd = listen_and_announce(&o);
     watch(epfd, lfd, LISTEN_TAG);
     watch(epfd, sfd, SIGNAL_TAG);
@@ -55,7 +55,7 @@ int main(int argc, char *argv[])
             else if (tag == LISTEN_TAG)
                 stop = status = conns_accept(c, lfd, &n) == -1;
             else
-                conns_read(c, (unsigned)tag, &n);
+                conns_ready(c, (unsigned)tag, &n);
         }
     }
 

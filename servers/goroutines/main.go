@@ -22,7 +22,7 @@ import (
 const prog = "goroutines"
 
 const usage = `usage: goroutines [--host HOST] [--port PORT] [--ready-file PATH]
-                  [--max-clients N] [--relay raw|quoted]
+                  [--max-clients N] [--relay raw|quoted] [--reply]
 
 Relay what each client sends to stdout, one goroutine per client.
 
@@ -35,6 +35,8 @@ Relay what each client sends to stdout, one goroutine per client.
                      came, as papayachat does (default); quoted: 1024-byte
                      reads, each printed with fmt.Printf("%q\n"), as the
                      2022 study's Go server did
+  --reply            also write each read back to its client, for
+                     loadgen --latency to time
   --help             print this help and exit
 
 On SIGTERM or SIGINT, close every connection and print a JSON summary
@@ -47,6 +49,7 @@ type config struct {
 	readyFile  string
 	maxClients uint64
 	quoted     bool
+	reply      bool
 }
 
 func main() {
@@ -73,7 +76,7 @@ func main() {
 		ln.Close()
 	}()
 
-	s := newServer(int(cfg.maxClients), cfg.quoted)
+	s := newServer(int(cfg.maxClients), cfg.quoted, cfg.reply)
 	s.serve(ln)
 	s.stop()
 	printSummary(s)
@@ -92,6 +95,7 @@ func parseFlags(args []string) config {
 
 	fs.StringVar(&cfg.host, "host", cfg.host, "")
 	fs.StringVar(&cfg.readyFile, "ready-file", "", "")
+	fs.BoolVar(&cfg.reply, "reply", false, "")
 	fs.Func("port", "", func(s string) error {
 		return parseUint(s, 0, math.MaxUint16, &cfg.port)
 	})

@@ -25,6 +25,7 @@ const quotedReadSize = 1024
 type server struct {
 	maxClients int
 	quoted     bool // relay as the 2022 server did (--relay quoted)
+	reply      bool // write each read back to its client too (--reply)
 
 	mu    sync.Mutex
 	conns map[net.Conn]struct{} // live clients, closed by stop
@@ -39,10 +40,11 @@ type server struct {
 	reads         atomic.Uint64 // reads that returned data: the handlers' wake-ups
 }
 
-func newServer(maxClients int, quoted bool) *server {
+func newServer(maxClients int, quoted, reply bool) *server {
 	return &server{
 		maxClients: maxClients,
 		quoted:     quoted,
+		reply:      reply,
 		conns:      make(map[net.Conn]struct{}),
 	}
 }
@@ -131,6 +133,11 @@ func (s *server) handle(conn net.Conn) {
 			s.relay(buf[:n])
 			total += uint64(n)
 			reads++
+			if s.reply {
+				if _, werr := conn.Write(buf[:n]); werr != nil {
+					return // the client left before its reply
+				}
+			}
 		}
 		if err != nil {
 			return // EOF, a reset, or stop closing conn: all end the session

@@ -17,12 +17,13 @@ struct children {
     unsigned max;
     unsigned live;
     int listen_fd;       /* closed in every child */
+    int reply;           /* --reply */
     pid_t *pid;          /* per slot; 0 = free */
     struct relayed *relayed; /* per slot, shared with the child */
     struct relayed done;     /* by children already reaped */
 };
 
-struct children *children_create(unsigned max, int listen_fd)
+struct children *children_create(unsigned max, int listen_fd, int reply)
 {
     struct children *c = calloc(1, sizeof(*c));
 
@@ -35,6 +36,7 @@ struct children *children_create(unsigned max, int listen_fd)
         die_errno("mmap");
     c->max = max;
     c->listen_fd = listen_fd;
+    c->reply = reply;
     return c;
 }
 
@@ -77,7 +79,7 @@ int children_spawn(struct children *c, int fd)
         if (sigprocmask(SIG_SETMASK, &none, NULL) == -1)
             die_errno("sigprocmask");
         close(c->listen_fd);
-        serve_client(fd, &c->relayed[slot]);
+        serve_client(fd, &c->relayed[slot], c->reply);
     }
     close(fd);
     c->pid[slot] = pid;

@@ -1,6 +1,7 @@
 /* One client's process: greet, then relay what the client sends to stdout
- * with one write(2) per read(2), the same system calls as every other
- * server under test, so that differences come from the concurrency model. */
+ * with one write(2) per read(2) (and, with --reply, one back to it), the
+ * same system calls as every other server under test, so that differences
+ * come from the concurrency model. */
 #include <errno.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -9,7 +10,7 @@
 #include "papayachat.h"
 #include "server.h"
 
-void serve_client(int fd, struct relayed *out)
+void serve_client(int fd, struct relayed *out, int reply)
 {
     char buf[READ_SIZE];
     struct relayed total = {0, 0};
@@ -25,8 +26,8 @@ void serve_client(int fd, struct relayed *out)
                 continue;
             break; /* a reset connection ends the session, as EOF does */
         }
-        if (write_all(STDOUT_FILENO, buf, (size_t)n) == -1)
-            die_errno("write to stdout");
+        if (relay(fd, buf, (size_t)n, reply) == -1)
+            break; /* the client left before its reply */
         total.bytes += (uint64_t)n;
         total.reads++;
         /* Published after every write so that a child killed at shutdown

@@ -71,7 +71,7 @@ int main(int argc, char *argv[])
                        "process.");
     install_handlers(&unblocked);
     lfd = listen_and_announce(&o);
-    kids = children_create(o.max_clients, lfd);
+    kids = children_create(o.max_clients, lfd, o.reply);
     struct acceptor a = {0, o.max_clients, live, start, "fork", kids};
 
     while (!stop_requested) {

@@ -14,13 +14,14 @@ struct relayed {
 
 /* client.c: the child's whole life; never returns. *out is shared with the
  * parent, which reads it after reaping the child. */
-__attribute__((noreturn)) void serve_client(int fd, struct relayed *out);
+__attribute__((noreturn)) void serve_client(int fd, struct relayed *out,
+                                           int reply);
 
 /* children.c: the table of live children, in which what each child
  * relayed survives its death. */
 struct children;
-/* listen_fd is closed in every child. */
-struct children *children_create(unsigned max, int listen_fd);
+/* listen_fd is closed in every child; reply: --reply. */
+struct children *children_create(unsigned max, int listen_fd, int reply);
 unsigned children_live(const struct children *c);
 /* Fork a child for fd; the parent closes fd. Returns -1 if fork failed. */
 int children_spawn(struct children *c, int fd);

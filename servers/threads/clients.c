@@ -1,5 +1,6 @@
 /* The client threads. Each reads up to READ_SIZE bytes and writes each
- * read to stdout with one write(2), as every server under test does. */
+ * read to stdout with one write(2) (and, with --reply, back to its client),
+ * as every server under test does. */
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -19,17 +20,19 @@ struct slot {
     int fd;
     int used;             /* a thread was started and not yet joined */
     int done;             /* set by the thread as it ends (atomic) */
+    int reply;            /* --reply */
     uint64_t bytes, reads;
 };
 
 struct clients {
     unsigned max;
+    int reply;
     struct slot *slots;
     pthread_attr_t attr;
     uint64_t bytes_done, reads_done; /* by threads already joined */
 };
 
-struct clients *clients_create(unsigned max)
+struct clients *clients_create(unsigned max, int reply)
 {
     struct clients *c = calloc(1, sizeof(*c));
     int err;
@@ -37,6 +40,7 @@ struct clients *clients_create(unsigned max)
     if (c == NULL || (c->slots = calloc(max, sizeof(*c->slots))) == NULL)
         die_errno("calloc");
     c->max = max;
+    c->reply = reply;
     if ((err = pthread_attr_init(&c->attr)) != 0 ||
         (err = pthread_attr_setstacksize(&c->attr, STACK_SIZE)) != 0) {
         errno = err;
@@ -57,8 +61,8 @@ static void *serve(void *arg)
                 break; /* EOF, or a reset or shut-down socket */
             if (n == -1)
                 continue;
-            if (write_all(STDOUT_FILENO, buf, (size_t)n) == -1)
-                die_errno("write to stdout");
+            if (relay(s->fd, buf, (size_t)n, s->reply) == -1)
+                break; /* the client left before its reply */
             s->bytes += (uint64_t)n; /* read by the main thread after join */
             s->reads++;
         }
@@ -103,7 +107,7 @@ int clients_spawn(struct clients *c, int fd)
 
         if (s->used)
             continue;
-        *s = (struct slot){.fd = fd, .used = 1};
+        *s = (struct slot){.fd = fd, .used = 1, .reply = c->reply};
         err = pthread_create(&s->thread, &c->attr, serve, s);
         if (err == 0)
             return 0;

@@ -40,7 +40,7 @@ int main(int argc, char *argv[])
     /* A client that vanishes must end its own thread, not the server. */
     if (signal(SIGPIPE, SIG_IGN) == SIG_ERR)
         die_errno("signal");
-    c = clients_create(o.max_clients);
+    c = clients_create(o.max_clients, o.reply);
     lfd = listen_and_announce(&o);
     struct acceptor a = {0, o.max_clients, live, start, "pthread_create", c};
 

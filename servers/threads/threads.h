@@ -13,7 +13,7 @@
  * own thread could be reused by an accept while the main thread still
  * meant the old one. */
 struct clients;
-struct clients *clients_create(unsigned max);
+struct clients *clients_create(unsigned max, int reply);
 /* Joins finished threads; then the live ones. */
 unsigned clients_live(struct clients *c);
 /* Start a thread for fd. Returns -1 (fd closed) if none can be started. */

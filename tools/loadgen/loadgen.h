@@ -6,6 +6,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 /* epoll tags of the descriptors that are not connections. */
 #define SIGNAL_TAG UINT64_MAX
@@ -16,6 +17,13 @@ struct rate {
     const char *text;     /* as given, for the report */
     double bits_per_s;    /* > 0 for a bandwidth target */
     double msgs_per_s;    /* > 0 for a message-rate target */
+};
+
+/* A write awaiting its reply (--latency): it ends at stream offset `end`,
+ * and the oldest byte it carries was due at `due_s`. */
+struct inflight {
+    uint64_t end;
+    double due_s;
 };
 
 struct conn {
@@ -29,6 +37,13 @@ struct conn {
     uint64_t writes;
     uint64_t stalls;      /* writes refused because the socket was full */
     double next_s;        /* monotonic time of the next scheduled tick */
+    /* --latency: when the oldest byte due but not yet sent was due (0:
+     * none owed), the writes awaiting replies (a ring), and the bytes
+     * replied so far. */
+    double owed_s;
+    struct inflight *fly;
+    unsigned fly_head, fly_len, fly_cap;
+    uint64_t replied;
 };
 
 /* When the connections' ticks fall: all at once, or each at a fixed random
@@ -43,6 +58,20 @@ enum phases { PHASES_ALIGNED, PHASES_RANDOM };
 struct write_sizes {
     uint64_t min, max;
     uint64_t counts[SIZE_BUCKETS];
+};
+
+/* Latencies in ns, HdrHistogram's log-linear layout (histogram.c): exact
+ * below HIST_EXACT, HIST_SUB buckets per power of two above it, up to
+ * 2^HIST_TOP_MAGNITUDE ns (about 36 min; larger values land in the last
+ * bucket). */
+#define HIST_SUB 1024
+#define HIST_EXACT (2 * HIST_SUB)
+#define HIST_TOP_MAGNITUDE 41
+#define HIST_BUCKETS (HIST_EXACT + (HIST_TOP_MAGNITUDE - 11) * HIST_SUB)
+struct histogram {
+    uint64_t count, min_ns, max_ns;
+    double sum_ns;
+    uint64_t *counts;     /* HIST_BUCKETS */
 };
 
 struct config {
@@ -60,6 +89,8 @@ struct config {
     double connect_timeout_s;
     const char *ready_file;
     const char *out;
+    int latency;          /* time each write's reply (the server echoes) */
+    double drain_s;       /* at the end, how long to wait for late replies */
 };
 
 struct run {
@@ -67,6 +98,8 @@ struct run {
     double connect_phase_s;
     int stopped_by_signal;
     struct write_sizes sizes;
+    struct histogram latency;   /* counts allocated only with --latency */
+    uint64_t unanswered;        /* writes whose reply never came */
 };
 
 /* One worker's part of the load: connections first .. first + count - 1,
@@ -103,6 +136,19 @@ void pace(const struct config *cfg, struct conn *conns,
 unsigned affinity_cpus(void);
 void run_workers(const struct config *cfg, struct conn *conns, int sigfd,
                  struct run *run);
+
+/* histogram.c */
+void hist_init(struct histogram *h);
+void hist_free(struct histogram *h);
+void hist_record(struct histogram *h, uint64_t ns);
+void hist_merge(struct histogram *into, const struct histogram *from);
+uint64_t hist_value_at(const struct histogram *h, double q);
+void hist_buckets(FILE *f, const struct histogram *h);
+
+/* latency.c (--latency): a write sent, and the replies read on connection
+ * i, recorded in h. */
+void sent(struct conn *c, uint64_t end);
+void replies(struct conn *conns, unsigned i, struct histogram *h);
 
 /* report.c: the stats as JSON, to cfg->out or stdout. */
 void report(const struct config *cfg, const struct conn *conns,

@@ -46,6 +46,12 @@ static void usage(FILE *out)
 "                      affinity mask (round-robin); the schedule is the same\n"
 "                      whatever N (default: one per CPU of the mask; at most\n"
 "                      one per connection)\n"
+"  --latency           the server echoes what it reads (its --reply): time\n"
+"                      each write until its last byte comes back, from when\n"
+"                      its oldest byte was due on the schedule, into a\n"
+"                      histogram (3 significant digits, ns to minutes)\n"
+"  --drain S           with --latency, seconds to wait at the end for the\n"
+"                      replies still on their way (default 1)\n"
 "  --connect-timeout S seconds to wait for all greetings (default 30)\n"
 "  --ready-file PATH   written once every client has been greeted\n"
 "  --out PATH          stats JSON (default stdout)\n");
@@ -87,6 +93,8 @@ static struct config parse_args(int argc, char *argv[])
         {"phases", required_argument, NULL, 'P'},
         {"burst", required_argument, NULL, 'b'},
         {"threads", required_argument, NULL, 'T'},
+        {"latency", no_argument, NULL, 'L'},
+        {"drain", required_argument, NULL, 'D'},
         {"connect-timeout", required_argument, NULL, 't'},
         {"ready-file", required_argument, NULL, 'R'},
         {"out", required_argument, NULL, 'o'},
@@ -95,7 +103,7 @@ static struct config parse_args(int argc, char *argv[])
     struct config c = {.host = "127.0.0.1", .connections = 1,
                        .message = "message\\n", .interval_s = 1100e-6,
                        .burst = 1, .phases = PHASES_ALIGNED,
-                       .connect_timeout_s = 30};
+                       .connect_timeout_s = 30, .drain_s = 1};
     int opt;
 
     parse_rate("1Mbps", &c.rate);
@@ -125,6 +133,8 @@ static struct config parse_args(int argc, char *argv[])
         case 'T':
             c.threads = (unsigned)parse_u64("--threads", optarg, 1, 4096);
             break;
+        case 'L': c.latency = 1; break;
+        case 'D': c.drain_s = parse_positive_double("--drain", optarg); break;
         case 't':
             c.connect_timeout_s =
                 parse_positive_double("--connect-timeout", optarg);
@@ -209,12 +219,17 @@ int main(int argc, char *argv[])
         die_errno("close epoll");
     if (cfg.ready_file != NULL)
         write_file_atomic(cfg.ready_file, "ready\n", 6);
+    if (cfg.latency)
+        hist_init(&run.latency);
     run_workers(&cfg, conns, sigfd, &run);
     report(&cfg, conns, &run);
 
-    for (unsigned i = 0; i < cfg.connections; i++)
+    for (unsigned i = 0; i < cfg.connections; i++) {
         if (close(conns[i].fd) == -1)
             die_errno("close connection %u", i);
+        free(conns[i].fly);
+    }
+    hist_free(&run.latency);
     if (close(sigfd) == -1)
         die_errno("close signalfd");
     free(conns);

@@ -167,13 +167,18 @@ static void count_size(struct write_sizes *w, uint64_t n)
 }
 
 /* What connection i is due at elapsed seconds, in up to `writes` writes of
- * equal size; a full socket ends the tick (the rest is due next time). */
+ * equal size; a full socket ends the tick (the rest is due next time).
+ * tick_s: when this tick was due, which is when its bytes were, unless
+ * some of an earlier tick's are still owed. */
 static void send_conn(const struct config *cfg, struct conn *conns,
                       unsigned i, const char *pattern, double elapsed,
-                      unsigned writes, struct run *run)
+                      unsigned writes, double tick_s, struct run *run)
 {
     struct conn *c = &conns[i];
     uint64_t due_total = bytes_due(cfg, elapsed);
+
+    if (c->owed_s == 0)
+        c->owed_s = tick_s;
 
     for (unsigned left = writes; left > 0 && due_total > c->bytes; left--) {
         uint64_t due = (due_total - c->bytes + left - 1) / left;
@@ -195,11 +200,15 @@ static void send_conn(const struct config *cfg, struct conn *conns,
         c->bytes += (uint64_t)n;
         c->writes++;
         count_size(&run->sizes, (uint64_t)n);
+        if (cfg->latency)
+            sent(c, c->bytes);
         if ((uint64_t)n < due) {
             c->stalls++;
             return;
         }
     }
+    if (c->bytes >= due_total)
+        c->owed_s = 0;
 }
 
 /* Every connection whose tick has come, in the order they fall due; at
@@ -214,7 +223,7 @@ static void send_due(const struct config *cfg, struct conn *conns,
         if (c->next_s > now)
             return;
         send_conn(cfg, conns, s->order[s->pos], pattern, now - t0,
-                  cfg->burst, run);
+                  cfg->burst, c->next_s, run);
         c->next_s += s->period_s;
         if (c->next_s <= now)
             c->next_s += s->period_s * ceil((now - c->next_s) / s->period_s +
@@ -223,13 +232,20 @@ static void send_due(const struct config *cfg, struct conn *conns,
     }
 }
 
-/* The server has nothing to say after its greeting: any event on a
- * connection is either stray data (dropped) or the end of it (fatal). */
-static void check_conn(struct conn *conns, unsigned i)
+/* Without --latency the server has nothing to say after its greeting:
+ * any event on a connection is either stray data (dropped) or the end of
+ * it (fatal). */
+static void check_conn(const struct config *cfg, struct conn *conns,
+                       unsigned i, struct run *run)
 {
     char buf[4096];
-    ssize_t n = read(conns[i].fd, buf, sizeof(buf));
+    ssize_t n;
 
+    if (cfg->latency) {
+        replies(conns, i, &run->latency);
+        return;
+    }
+    n = read(conns[i].fd, buf, sizeof(buf));
     if (n == 0)
         die("connection %u: closed by the server after %llu bytes", i,
             (unsigned long long)conns[i].bytes);
@@ -257,7 +273,8 @@ static void announce_stop(int stopfd)
 }
 
 /* The events of one wait; 1 once the load must stop. */
-static int handle_events(const struct epoll_event *events, int n,
+static int handle_events(const struct config *cfg,
+                         const struct epoll_event *events, int n,
                          struct conn *conns, const struct share *sh, int tfd,
                          struct run *run)
 {
@@ -278,10 +295,45 @@ static int handle_events(const struct epoll_event *events, int n,
             run->stopped_by_signal = 1;
             stop = 1;
         } else {
-            check_conn(conns, (unsigned)tag);
+            check_conn(cfg, conns, (unsigned)tag, run);
         }
     }
     return stop;
+}
+
+static uint64_t awaited(const struct conn *conns, const struct share *sh)
+{
+    uint64_t n = 0;
+
+    for (unsigned i = sh->first; i < sh->first + sh->count; i++)
+        n += conns[i].fly_len;
+    return n;
+}
+
+/* The replies still on their way when the load ends, for up to
+ * cfg->drain_s; those that never come are counted, not timed. The stop
+ * and the timer leave the epoll first: both stay readable. */
+static void await_replies(const struct config *cfg, struct conn *conns,
+                          const struct share *sh, int epfd, int tfd,
+                          struct run *run)
+{
+    struct epoll_event events[MAX_EVENTS];
+    double deadline = monotonic_s() + cfg->drain_s, left;
+    int others[] = {tfd, sh->sigfd, sh->stopfd};
+
+    for (unsigned k = 0; k < sizeof(others) / sizeof(*others); k++)
+        if (epoll_ctl(epfd, EPOLL_CTL_DEL, others[k], NULL) == -1)
+            die_errno("epoll_ctl del");
+
+    while (awaited(conns, sh) > 0 && (left = deadline - monotonic_s()) > 0) {
+        int n = epoll_wait(epfd, events, MAX_EVENTS, (int)(left * 1000) + 1);
+
+        if (n == -1 && errno != EINTR)
+            die_errno("epoll_wait");
+        for (int k = 0; k < n; k++)
+            replies(conns, (unsigned)events[k].data.u64, &run->latency);
+    }
+    run->unanswered = awaited(conns, sh);
 }
 
 void pace(const struct config *cfg, struct conn *conns,
@@ -294,6 +346,8 @@ void pace(const struct config *cfg, struct conn *conns,
     double t0 = sh->t0, end = t0 + cfg->duration_s, now;
     struct schedule s = order_share(cfg, conns, sh);
 
+    if (cfg->latency)
+        hist_init(&run->latency);
     for (;;) {
         double wake = conns[s.order[s.pos]].next_s;
         int n, last;
@@ -304,7 +358,7 @@ void pace(const struct config *cfg, struct conn *conns,
         n = epoll_wait(epfd, events, MAX_EVENTS, -1);
         if (n == -1 && errno != EINTR)
             die_errno("epoll_wait");
-        last = handle_events(events, n, conns, sh, tfd, run);
+        last = handle_events(cfg, events, n, conns, sh, tfd, run);
         now = monotonic_s();
         if (cfg->duration_s > 0 && now >= end) {
             now = end;
@@ -316,8 +370,10 @@ void pace(const struct config *cfg, struct conn *conns,
     }
     /* The end: whatever is due goes now, whatever the schedule. */
     for (unsigned i = sh->first; i < sh->first + sh->count; i++)
-        send_conn(cfg, conns, i, pattern, now - t0, 1, run);
+        send_conn(cfg, conns, i, pattern, now - t0, 1, now, run);
     run->load_s = now - t0;
+    if (cfg->latency)
+        await_replies(cfg, conns, sh, epfd, tfd, run);
     free(pattern);
     free(s.order);
     if (close(tfd) == -1)

@@ -53,6 +53,34 @@ static void write_sizes(FILE *f, const struct write_sizes *w, double mean)
     fprintf(f, "]},");
 }
 
+/* "latency":{"replies":..,"unanswered":..,"min_us":..,..,"histogram_ns":
+ * [[highest value,count],..]}, or null without --latency. */
+static void latency(FILE *f, const struct config *cfg, const struct run *run)
+{
+    static const struct {
+        const char *name;
+        double q;
+    } at[] = {{"p50_us", 0.5}, {"p90_us", 0.9}, {"p99_us", 0.99},
+              {"p999_us", 0.999}};
+    const struct histogram *h = &run->latency;
+
+    fprintf(f, "\"latency\":");
+    if (!cfg->latency) {
+        fprintf(f, "null,");
+        return;
+    }
+    fprintf(f, "{\"replies\":%llu,\"unanswered\":%llu,\"min_us\":%.3f,"
+               "\"mean_us\":%.3f,",
+            (unsigned long long)h->count, (unsigned long long)run->unanswered,
+            h->min_ns / 1e3, h->count ? h->sum_ns / h->count / 1e3 : 0.0);
+    for (unsigned k = 0; k < sizeof(at) / sizeof(*at); k++)
+        fprintf(f, "\"%s\":%.3f,", at[k].name,
+                hist_value_at(h, at[k].q) / 1e3);
+    fprintf(f, "\"max_us\":%.3f,\"histogram_ns\":[", h->max_ns / 1e3);
+    hist_buckets(f, h);
+    fprintf(f, "]},");
+}
+
 static void write_stats(FILE *f, const struct config *cfg,
                         const struct conn *conns, const struct run *run)
 {
@@ -93,6 +121,7 @@ static void write_stats(FILE *f, const struct config *cfg,
             (unsigned long long)stalls, bytes / span,
             writes / span);
     write_sizes(f, &run->sizes, writes ? (double)bytes / writes : 0);
+    latency(f, cfg, run);
     for (unsigned i = 0; i < n; i++)
         v[i] = conns[i].bytes / (target * span);
     summary(f, "achieved_ratio", v, n);

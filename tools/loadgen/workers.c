@@ -111,7 +111,7 @@ static void split(struct worker *workers, const struct config *cfg,
     }
 }
 
-static void merge(struct run *into, const struct run *from)
+static void merge(struct run *into, struct run *from)
 {
     struct write_sizes *a = &into->sizes;
     const struct write_sizes *b = &from->sizes;
@@ -127,6 +127,11 @@ static void merge(struct run *into, const struct run *from)
         a->min = b->min;
     if (b->max > a->max)
         a->max = b->max;
+    into->unanswered += from->unanswered;
+    if (from->latency.counts != NULL) {
+        hist_merge(&into->latency, &from->latency);
+        hist_free(&from->latency);
+    }
 }
 
 static int make_stop_fd(void)
