@@ -35,6 +35,8 @@ README = {
         "run", ["-n"]),
     f"{SNAKEMAKE} --cores 1 --config write_interval=[1100us,tcpkali] phases=[aligned,random] "
     "-n": ("run", []),
+    f"{SNAKEMAKE} --cores 1 --config 'reply=[off,on]' 'servers=all' 'clients=[1,16,64]'": (
+        "run", ["-n"]),
     f"{SNAKEMAKE} --cores 1 --config merge_from=[vm1/results,vm2/results,vm4/results]": (
         "run", []),  # merging measures nothing: run for real on three copies
     f"{SNAKEMAKE} --profile workflow/profiles/slurm --config vcpus=[1,2,4]": (

@@ -24,6 +24,7 @@ from scripts.report.costs import SWITCH_CATEGORIES
 from scripts.core.study import CHARTS, PROFILE_CHARTS
 from scripts.report import charts
 from scripts.report.__main__ import main as report_main
+from scripts.report.latency_charts import NOT_MEASURED
 
 T_975_DF2 = 4.302653  # Student t, 0.975 quantile, 2 degrees of freedom (tables)
 DESCRIBE = ["papayachat=C, one process per client", "goroutines=Go, one goroutine per client"]
@@ -42,7 +43,11 @@ CPU = {
 WINDOW_S = 10.0
 # Load shapes: label -> (write interval, s; factor on each server's %CPU).
 LOADS = {"1100us": (0.0011, {}), "550us": (0.00055, {"papayachat": 1.1, "goroutines": 4.0}),
-         "4400us": (0.0044, {"papayachat": 0.98, "goroutines": 1.0})}
+         "4400us": (0.0044, {"papayachat": 0.98, "goroutines": 1.0}),
+         "1100us-reply": (0.0011, {"papayachat": 1.3, "goroutines": 1.2})}
+# With replies, each latency figure in µs per % of a core the server used.
+LATENCY_PER_PCT = {"p50": 20, "p90": 30, "p999": 150, "max": 200}
+P99_PER_PCT = {"papayachat": 80, "goroutines": 40}
 RATE = 125_000.0  # bytes/s per client: 1 Mbps
 # KiB of PSS each client adds to a server's tree.
 MEMORY_KIB = {"papayachat": 150.0, "goroutines": 12.0}
@@ -88,6 +93,9 @@ def cell_row(server: str, vcpus: int, clients: int, rep: int, pct: float,
         "server_nvcsw_per_s": (900.0 if server == "papayachat" else 300.0) * clients,
         "server_nivcsw_per_s": 10.0 * clients,
         "server_threads_exited": 0, "cpu_top_frames_zero": 0,
+        # Waits for a CPU that follow the CPU: 10 µs per wake-up per % of a core.
+        "server_runqueue_wait_pct": pct / 10, "server_wait_us_per_slice": 10 * pct,
+        "server_timeslices_per_s": 1000.0 * clients,
         "target_bytes_per_s": RATE, "achieved_ratio_min": 0.995,
         "achieved_ratio_mean": 1.0, "achieved_ratio_max": 1.0,
         "loadgen_writes_per_s": 900.0 * clients, "loadgen_cpu_pct": 3.0 * clients,
@@ -114,6 +122,11 @@ def cell_row(server: str, vcpus: int, clients: int, rep: int, pct: float,
         "server_address": "127.0.0.1", "rps_device": "" if network == "loopback" else "lo",
         "rps_cpus": "" if network == "loopback" else "00000002", "network_fallback": "",
         "loadgen_host": host, "loadgen_hostname": host,
+        **({"load_reply": True, "latency_replies": 900.0 * clients * WINDOW_S,
+            "latency_unanswered": 0.0, "latency_min_us": 10.0, "latency_mean_us": 25 * pct,
+            "latency_p99_us": P99_PER_PCT[server] * pct,
+            **{f"latency_{q}_us": k * pct for q, k in LATENCY_PER_PCT.items()}}
+           if load.endswith("-reply") else {"load_reply": False}),
     }
 
 
@@ -304,6 +317,12 @@ def test_report_text_follows_the_data(tmp_path):
     assert "80.0 % of papayachat's CPU time and 80.0 % of goroutines' CPU time" in text
     assert ("papayachat (C, one process per client) against goroutines "
             "(Go, one goroutine per client)") in text
+    # The waits: 100, 120, 140 µs against 50, 60, 70 (Welch: t = 3.67, 4 df).
+    assert ("papayachat 120 µs per wake-up (95 % CI 70.3 to 170 µs), 3.30 µs per read; "
+            "goroutines 60.0 µs per wake-up") in text
+    assert "grew 2.40× for papayachat, 2.00× for goroutines" in text
+    assert "papayachat over goroutines: 2.00× (bootstrap" in text
+    assert "Message latency: not measured: no cell timed replies" in text
 
     changed = dict(CPU)
     changed[("papayachat", 1, 4)] = [10.0, 12.0, 20.0]
@@ -501,6 +520,20 @@ def test_two_network_paths_say_what_moved_and_whether_h1_changes(tmp_path):
     assert "Over the netns network path" in text
     assert ("At 4 clients on 1 vCPU, papayachat used 12.0 % of one core (95 % CI 7.03 to "
             "17.0 %; 3 repetitions)") in text
+
+
+def test_latency_is_reported_where_the_cells_timed_replies(tmp_path):
+    """H1 stays on the shape without replies; its replying twin gives the
+    latency: p99 80 and 40 µs per % of a core, at 1.3× and 1.2× the CPU."""
+    text = text_of(build_report(tmp_path, CPU, "--main-load", "1100us",
+                                loads=["1100us", "1100us-reply"]))
+    assert ("At 4 clients on 1 vCPU, papayachat used 12.0 % of one core (95 % CI 7.03 to "
+            "17.0 %; 3 repetitions)") in text
+    # papayachat 13, 15.6, 18.2 % of a core: p99 1,040, 1,248, 1,456 µs.
+    assert ("Message latency: With replies (1100us-reply): 1 vCPU, 4 clients: papayachat p99 "
+            "1,248 µs, goroutines p99 288 µs; goroutines keeps it lowest") in text
+    assert ("papayachat's p99 over goroutines': 4.33× (bootstrap 95 % interval of the ratio "
+            "3.47× to 5.42×; Welch's t-test p = 0.012, a real difference)") in text
 
 
 def test_load_shapes_say_how_cpu_moves_whether_the_ranking_holds_and_where(tmp_path):
@@ -730,8 +763,8 @@ def test_every_chart_renders_offline_in_chromium(tmp_path, several):
     are drawn (the others would have one point a panel); with two of each,
     every chart."""
     levels = (1, 2) if several else (1,)
-    more = ({"paths": {"loopback": 0.0, "netns": 1.0}, "loads": ["1100us", "550us"]}
-            if several else {})
+    more = ({"paths": {"loopback": 0.0, "netns": 1.0},
+             "loads": ["1100us", "550us", "1100us-reply"]} if several else {})
     build_report(tmp_path, {k: v for k, v in CPU.items() if k[1] in levels}, **more)
     page = (tmp_path / "report.html").read_text()
     assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", page), "remote resource"
@@ -739,7 +772,7 @@ def test_every_chart_renders_offline_in_chromium(tmp_path, several):
     body = re.sub(r"<script.*?</script>", "", dom, flags=re.S)
     for name in [*CHARTS, "key_h1"]:
         match = re.search(rf'id="chart-{name}"[^>]*>(.*?)</figure>', body, flags=re.S)
-        if not several and not name.startswith(("h1_", "key_")):
+        if not several and not name.startswith(("h1_", "key_", "wait_")):
             assert not match, f"{name} drawn for a dimension of one level"
             continue
         assert match, f"no container for {name}"
@@ -859,7 +892,8 @@ def test_three_servers_each_in_findings_ranking_charts_and_tables(tmp_path):
             "pythreads (within the noise) at 1 client") in findings
     for name in CHARTS:
         spec = (work / "results/charts" / f"{name}.vl.json").read_text()
-        assert all(s in spec for s in ("papayachat", "goroutines", "pythreads")), name
+        assert NOT_MEASURED in spec or all(
+            s in spec for s in ("papayachat", "goroutines", "pythreads")), name
 
 
 def test_cells_whose_top_says_nothing_are_named_with_the_bound_and_the_reason(tmp_path):

@@ -4,6 +4,7 @@ load shape, and the vCPU levels measured."""
 
 import pandas as pd
 
+from scripts.core.loadshape import replying
 from scripts.core.study import NETWORK_PATHS
 
 
@@ -38,6 +39,17 @@ def on_path(frame: pd.DataFrame, network: str, load: str | None = None) -> pd.Da
 def on_main(frame: pd.DataFrame, preferred_load: str | None = None) -> pd.DataFrame:
     """The rows H1 and H2 are answered on: the main path and load shape."""
     return on_path(frame, main_path(frame), main_load(frame, preferred_load))
+
+
+def on_replies(frame: pd.DataFrame, preferred_load: str | None = None) -> pd.DataFrame:
+    """The rows of the main path at the main shape's replying twin
+    (loadshape.replying), or at the main shape where it replies itself:
+    empty where no cell of either timed replies."""
+    main = main_load(frame, preferred_load)
+    load = replying(main) if replying(main) in set(frame["load"]) else main
+    rows = on_path(frame, main_path(frame), load)
+    timed = [c for c in ("latency_p50_us", "latency_p50_us_mean") if c in rows.columns]
+    return rows[rows[timed[0]].notna()] if timed else rows.iloc[0:0]
 
 
 def at_load(frame: pd.DataFrame, load: str) -> pd.DataFrame:

@@ -65,6 +65,16 @@ METRICS = {
     "reads_per_s": "the server's reads that returned data, per second (its wake-ups; "
                    "NaN where its summary does not count them)",
     "cpu_us_per_read": "server CPU (schedstat) per read, µs: cpu_pct / 100 / reads_per_s",
+    "runqueue_wait_pct": "the server's threads' time runnable but waiting for a CPU "
+                         "(schedstat), % of one CPU's time: the mean number waiting x 100",
+    "wait_us_per_slice": "the server's wait for a CPU per timeslice (each time one of its "
+                         "threads got a CPU, after a wake-up or a preemption), µs",
+    "wait_us_per_read": "the server's wait for a CPU per read, µs: runqueue_wait_pct / 100 "
+                        "/ reads_per_s",
+    **{f"latency_{q}_us": f"with replies (load_reply): the {name} of each write's time from "
+                          "when it was due until its reply was in, µs (NaN without replies)"
+       for q, name in (("p50", "median"), ("p90", "90th percentile"), ("p99", "99th percentile"),
+                       ("p999", "99.9th percentile"), ("max", "maximum"))},
     "pss_per_client_kib": "the server tree's proportional set size (PSS, smaps_rollup) at "
                           "the window's end over the clients, KiB",
     "uss_per_client_kib": "the server tree's unique set size (USS: private pages) at the "
@@ -126,6 +136,7 @@ def per_repetition(cells: pd.DataFrame) -> pd.DataFrame:
     mb_per_s = cells["target_bytes_per_s"] * cells["clients"] * cells["achieved_ratio_mean"] / 1e6
     busy_s = cells["server_user_s"] + cells["server_system_s"]
     cpus_busy_pct = 100 - cells["server_cpus_idle_pct"] - cells["server_cpus_steal_pct"]
+    wait_pct = cells.get("server_runqueue_wait_pct", pd.Series(math.nan, index=cells.index))
     return cells[GROUP + ["repetition", "host", "flagged", *FLAGS, "achieved_ratio_min",
                           "load_phases", "load_burst"]].assign(
         mb_per_s=mb_per_s,
@@ -147,7 +158,12 @@ def per_repetition(cells: pd.DataFrame) -> pd.DataFrame:
         writes_per_conn_per_s=cells["loadgen_writes_per_conn_per_s"],
         reads_per_s=cells["server_reads_per_s"],
         cpu_us_per_read=cells["server_cpu_us_per_read"],
-        # Datasets merged from before memory was recorded lack it.
+        # Datasets merged from before these were recorded lack them.
+        runqueue_wait_pct=wait_pct,
+        **{f"latency_{q}_us": cells.get(f"latency_{q}_us", math.nan)
+           for q in ("p50", "p90", "p99", "p999", "max")},
+        wait_us_per_slice=cells.get("server_wait_us_per_slice", math.nan),
+        wait_us_per_read=1e4 * wait_pct / cells["server_reads_per_s"],
         pss_per_client_kib=cells.get("server_pss_per_client_kib", math.nan),
         uss_per_client_kib=cells.get("server_uss_per_client_kib", math.nan),
         page_tables_per_client_kib=cells.get("server_page_tables_per_client_kib", math.nan),

@@ -4,13 +4,17 @@ either at the same ticks as every other connection (aligned phases, as from
 one timer) or at ticks of its own (random phases: independent arrivals),
 and either one write per tick or `burst` writes back to back every `burst`
 intervals. The server wakes about once per write it reads, so the shape
-moves its CPU as much as the rate does.
+moves its CPU as much as the rate does. With `reply`, the server also
+writes each read back and loadgen times every write until its reply is
+in (message latency): a load that asks for answers.
 
 A shape is named by a label, a folder of results/raw and a value of the
 dataset's `load` column: the interval as written, with the phases and the
 burst when they are not the defaults ("1100us", "1100us-random",
-"1100us-burst8"), or the name of a `load_defs` entry of the config (a named
-setting, such as the one that reproduces the 2022 study's tcpkali). The
+"1100us-burst8"), then "reply" when the server replies ("1100us-reply"),
+or the name of a `load_defs` entry of the config (a named
+setting, such as the one that reproduces the 2022 study's tcpkali, with
+"-reply" when it replies). The
 workflow measures every shape of the config (`shapes`); the report answers
 H1 on the first (`main`) and shows how the answer moves across the others.
 """
@@ -49,6 +53,7 @@ class Shape:
     phases: str = DEFAULT_PHASES
     burst: int = DEFAULT_BURST
     description: str = ""  # for a named shape: what it stands for
+    reply: bool = False  # the server writes each read back; loadgen times it
 
     @property
     def interval_s(self) -> float:
@@ -56,7 +61,7 @@ class Shape:
 
     def loadgen_options(self) -> list[str]:
         return ["--write-interval", self.write_interval, "--phases", self.phases,
-                "--burst", str(self.burst)]
+                "--burst", str(self.burst), *(["--reply"] if self.reply else [])]
 
 
 def seconds(duration: str) -> float:
@@ -74,7 +79,14 @@ def label(shape: Shape) -> str:
         parts.append(shape.phases)
     if shape.burst != DEFAULT_BURST:
         parts.append(f"burst{shape.burst}")
-    return "-".join(parts)
+    text = "-".join(parts)
+    return replying(text) if shape.reply else text
+
+
+def replying(label_: str) -> str:
+    """The label of a shape that replies, from the label of the same shape
+    without replies."""
+    return f"{label_}-reply"
 
 
 def as_list(value) -> list:
@@ -84,23 +96,26 @@ def as_list(value) -> list:
 def shapes(config: dict) -> dict[str, Shape]:
     """Every shape the config asks for, by label, in the config's order:
     each write_interval that is a duration with each phases and burst
-    value, and each that names a load_defs entry as that entry defines it."""
+    value, and each that names a load_defs entry as that entry defines it;
+    each of them with each reply value (none replying first)."""
     named = config.get("load_defs") or {}
     out: dict[str, Shape] = {}
-    for interval in as_list(config["write_interval"]):
-        if interval in named:
-            d = named[interval]
-            out[interval] = Shape(d["write_interval"], d.get("phases", DEFAULT_PHASES),
-                                  d.get("burst", DEFAULT_BURST), d.get("description", ""))
-            continue
-        if DURATION.match(interval) is None:
-            raise LoadShapeError(
-                f"config key write_interval: '{interval}' is neither a duration (e.g. 1100us) "
-                f"nor a load_defs entry ({', '.join(named) or 'none declared'})")
-        for phases, burst in itertools.product(as_list(config["phases"]),
-                                               as_list(config["burst"])):
-            shape = Shape(interval, phases, burst)
-            out[label(shape)] = shape
+    for reply in sorted(set(as_list(config.get("reply", False)))):
+        for interval in as_list(config["write_interval"]):
+            if interval in named:
+                d = named[interval]
+                out[replying(interval) if reply else interval] = Shape(
+                    d["write_interval"], d.get("phases", DEFAULT_PHASES),
+                    d.get("burst", DEFAULT_BURST), d.get("description", ""), reply)
+                continue
+            if DURATION.match(interval) is None:
+                raise LoadShapeError(
+                    f"config key write_interval: '{interval}' is neither a duration (e.g. "
+                    f"1100us) nor a load_defs entry ({', '.join(named) or 'none declared'})")
+            for phases, burst in itertools.product(as_list(config["phases"]),
+                                                   as_list(config["burst"])):
+                shape = Shape(interval, phases, burst, reply=reply)
+                out[label(shape)] = shape
     return out
 
 

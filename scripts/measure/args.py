@@ -32,6 +32,9 @@ def add_load(p: argparse.ArgumentParser) -> None:
     p.add_argument("--phases", choices=loadshape.PHASES, default=loadshape.DEFAULT_PHASES,
                    help="loadgen --phases")
     p.add_argument("--burst", type=int, default=loadshape.DEFAULT_BURST, help="loadgen --burst")
+    p.add_argument("--reply", action="store_true",
+                   help="the server writes each read back (its --reply) and loadgen times "
+                        "every write until its reply is in (loadgen --latency)")
     p.add_argument("--per-client", choices=limits.PER_CLIENT,
                    help="what the server gives each client beyond a connection: a "
                         "process or a thread (its tasks are checked against the host's "
@@ -104,5 +107,5 @@ def parse_args(description: str, argv: list[str] | None = None) -> argparse.Name
         except loadshape.LoadShapeError as exc:
             p.error(str(exc))
     args.load = args.load or loadshape.label(
-        loadshape.Shape(args.write_interval, args.phases, args.burst))
+        loadshape.Shape(args.write_interval, args.phases, args.burst, reply=args.reply))
     return args

@@ -129,7 +129,8 @@ class Programs:
         cmd = self.path.server_cmd([
             a.rusage, "--out", str(w / "rusage.json"), "--",
             *shlex.split(a.server_cmd), "--host", self.path.server_address, "--port", "0",
-            "--ready-file", str(w / "server.port"), "--max-clients", str(a.clients + 16)])
+            "--ready-file", str(w / "server.port"), "--max-clients", str(a.clients + 16),
+            *(["--reply"] if a.reply else [])])
         with open(w / "server.err", "wb") as err:
             self.server = subprocess.Popen(
                 cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
@@ -146,7 +147,7 @@ class Programs:
         load = ["--host", self.path.server_address, "--port", str(port),
                 "--connections", str(a.clients), "--rate", a.rate, "--message", a.message,
                 "--write-interval", a.write_interval, "--phases", a.phases,
-                "--burst", str(a.burst)]
+                "--burst", str(a.burst), *(["--latency"] if a.reply else [])]
         if self.path.kind == "remote":
             self.remote = RemoteLoadgen(a.loadgen_host, [a.remote_loadgen, *load],
                                         a.ssh_option, w / "loadgen.err", self.env)

@@ -20,11 +20,12 @@ import pandas as pd
 from scripts.core.files import read_tail, write_tables
 from scripts.core.flags import FLAGS, raised_flags
 from scripts.core.study import KEYS
-from scripts.parse.cellload import load_columns, loadgen_columns, server_reads
+from scripts.parse.cellload import latency_columns, load_columns, loadgen_columns, server_reads
 from scripts.parse.cellsetup import (fill_dimensions, identity_columns, measurement_columns,
                                      placement_columns, server_stderr_columns, settings_columns)
 from scripts.parse.cellusage import (agreement_columns, cpu_columns, cpus_columns, loadgen_cpu_pct,
-                                     memory_columns, rusage_columns, server_cpu, task_columns)
+                                     memory_columns, rusage_columns, server_cpu, task_columns,
+                                     wait_columns)
 from scripts.parse.top import TopParseError, parse_top
 
 # What each raw file must hold (dotted keys are nested), so that a
@@ -135,10 +136,12 @@ def parse_cell(raw: Path) -> dict[str, pd.DataFrame]:
         **settings_columns(meta, stats, cpu),
         **cpu_columns(cpu, meta["vcpus"]),
         **task_columns(cpu, samples, frames),
+        **wait_columns(cpu),
         **memory_columns(samples, meta["clients"]),
         **rusage_columns(rusage),
         **load_columns(stats, summary),
         **server_reads(summary, stats, cpu.pct["schedstat"]),
+        **latency_columns(stats),
         **loadgen_columns(stats, loadgen_cpu_pct(samples, cpu.per_s)),
         **cpus_columns(meta, samples, cpu),
         **placement_columns(meta, net),

@@ -1,7 +1,7 @@
 """The load a cell delivered, as columns of the cells table
 (scripts.parse.cell): the bytes sent and received, loadgen's writes, their
-cadence and sizes, and the server's reads, from loadgen's stats and the
-server's summary.
+cadence and sizes, the server's reads, and the latency of its replies,
+from loadgen's stats and the server's summary.
 """
 
 import numpy as np
@@ -75,3 +75,18 @@ def loadgen_columns(stats: dict, cpu_pct: float) -> dict:
         "loadgen_stalls": stats["totals"]["stalls"],
         "loadgen_cpu_pct": cpu_pct,
     }
+
+
+# What loadgen --latency reports of the replies, each a column in µs.
+LATENCY_STATS = ("min", "mean", "p50", "p90", "p99", "p999", "max")
+
+
+def latency_columns(stats: dict) -> dict[str, float]:
+    """The replies loadgen timed (--latency), those that never came, and
+    their latency, µs, from when each write was due: NaN for a cell whose
+    server did not reply."""
+    timed = stats.get("latency") or {}
+    nan = float("nan")
+    return {"latency_replies": float(timed.get("replies", nan)),
+            "latency_unanswered": float(timed.get("unanswered", nan)),
+            **{f"latency_{k}_us": float(timed.get(f"{k}_us", nan)) for k in LATENCY_STATS}}

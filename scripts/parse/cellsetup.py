@@ -83,6 +83,7 @@ def settings_columns(meta: dict, stats: dict, cpu: ServerCpu) -> dict:
         "write_interval": settings["write_interval"],
         "load_phases": settings.get("phases", loadshape.DEFAULT_PHASES),
         "load_burst": settings.get("burst", loadshape.DEFAULT_BURST),
+        "load_reply": settings.get("reply", False),
         "write_interval_s": stats["write_interval_s"],
         "warmup_s": settings["warmup_s"],
         "top_frames": settings["top_frames"],

@@ -12,22 +12,22 @@ import pandas as pd
 from scripts.core.cpustat import TICKS_PER_S, busiest_words, cpu_stat_delta, cpu_stat_pct
 from scripts.core.flags import AGREE_ABS_S, AGREE_REL
 
+COUNTERS = ("schedstat_ns", "runqueue_wait_ns", "timeslices", "utime_s", "stime_s", "nvcsw",
+            "nivcsw")
+
 
 def thread_deltas(start: list[dict], end: list[dict]) -> pd.DataFrame:
     """Per-thread counter increments over the window. A thread born in the
     window counts from zero; one that died in it is lost here (only
-    getrusage keeps exited threads), so their number is reported."""
+    getrusage keeps exited threads), so their number is reported. A counter
+    its samples lack (raw files older than it) is NaN."""
     before = {(t["pid"], t["tid"]): t for t in start}
     rows = []
     for t in end:
         b = before.get((t["pid"], t["tid"]), {})
-        rows.append({
-            "pid": t["pid"], "tid": t["tid"],
-            **{k: t[k] - b.get(k, 0) for k in
-               ("schedstat_ns", "utime_s", "stime_s", "nvcsw", "nivcsw")},
-        })
-    return pd.DataFrame(rows, columns=["pid", "tid", "schedstat_ns", "utime_s",
-                                       "stime_s", "nvcsw", "nivcsw"])
+        rows.append({"pid": t["pid"], "tid": t["tid"],
+                     **{k: t[k] - b.get(k, 0) if k in t else float("nan") for k in COUNTERS}})
+    return pd.DataFrame(rows, columns=["pid", "tid", *COUNTERS])
 
 
 @dataclass(frozen=True)
@@ -85,6 +85,20 @@ def task_columns(cpu: ServerCpu, samples: dict, frames: pd.DataFrame) -> dict:
         "server_threads_exited": len({(t["pid"], t["tid"]) for t in start}
                                      - {(t["pid"], t["tid"]) for t in end}),
         "cpu_top_frames_zero": int((frames["server_cpu_pct"] == 0).sum()),
+    }
+
+
+def wait_columns(cpu: ServerCpu) -> dict:
+    """How long the server's threads waited for a CPU while runnable
+    (schedstat's second field): in all, as % of one CPU's time over the
+    window (the mean number waiting, times 100), and per timeslice (each
+    time a thread got a CPU, after a wake-up or a preemption), µs."""
+    threads = cpu.threads
+    wait_ns, slices = threads["runqueue_wait_ns"].sum(), threads["timeslices"].sum()
+    return {
+        "server_runqueue_wait_pct": 100 * wait_ns / 1e9 * cpu.per_s,
+        "server_timeslices_per_s": slices * cpu.per_s,
+        "server_wait_us_per_slice": wait_ns / 1e3 / slices if slices else float("nan"),
     }
 
 

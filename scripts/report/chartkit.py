@@ -79,8 +79,10 @@ def mean_with_band(summary: pd.DataFrame, data: pd.DataFrame, y_title: str,
         **panel(summary["vcpus"].nunique(), height))
 
 
-def metric_row() -> alt.Row:
-    return alt.Row("metric:N", title=None, header=alt.Header(labelFontWeight="bold"))
+def metric_row(order: list[str] | None = None) -> alt.Row:
+    """A row per metric, in order where given (else by name)."""
+    return alt.Row("metric:N", title=None, header=alt.Header(labelFontWeight="bold"),
+                   sort=order or "ascending")
 
 
 def legend_below(chart: alt.TopLevelMixin, columns: int = 4) -> alt.TopLevelMixin:

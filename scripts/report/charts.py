@@ -17,11 +17,12 @@ from pathlib import Path
 import altair as alt
 import pandas as pd
 
-from scripts.analyse.selection import at_load, on_main, on_path, vcpu_levels
+from scripts.analyse.selection import at_load, on_main, on_path, on_replies, vcpu_levels
 from scripts.analyse.stats import GROUP, POINT, reference_ratios
 from scripts.core.study import CHARTS, EXPECTED_VCPUS
 from scripts.report.chartkit import (clients_x, long_form, mean_with_band, metric_row, panel,
                                      save_charts, server_color, title, vcpus_column)
+from scripts.report.latency_charts import lat_percentiles, lat_tradeoff
 
 
 def levels_note(summary: pd.DataFrame, expected: list[int]) -> str:
@@ -86,6 +87,16 @@ def h1_cv(summary: pd.DataFrame) -> alt.FacetChart:
         title=title("H1: spread of the server's CPU over top's frames",
                     "sample std (ddof=1) / mean of per-frame %CPU, "
                     "frames of all repetitions pooled"))
+
+
+def wait_per_slice(summary: pd.DataFrame) -> alt.FacetChart:
+    data = long_form(summary, {"wait_us_per_slice": "wait per wake-up"})
+    return mean_with_band(summary, data, "µs runnable, waiting for a CPU").facet(
+        column=vcpus_column(),
+        title=title("What each model makes its clients wait: the server's wait for a CPU "
+                    "per wake-up",
+                    "schedstat's run-queue time over the times its threads got a CPU",
+                    repetitions_note(summary)))
 
 
 def h1_memory(summary: pd.DataFrame) -> alt.FacetChart:
@@ -221,12 +232,16 @@ def build_charts(summary: pd.DataFrame, expected: list[int], reference: str,
     that path."""
     point = on_main(summary, preferred_load)
     shapes = on_path(summary, point.attrs["network"])
+    replies = on_replies(summary, point.attrs["load"])
     return {
         "h1_cpu": h1_cpu(point),
         "h1_user_system": h1_user_system(point),
         "h1_ctx_switches": h1_ctx_switches(point),
         "h1_cv": h1_cv(point),
         "h1_memory": h1_memory(point),
+        "wait_per_slice": wait_per_slice(point),
+        "lat_percentiles": lat_percentiles(replies, repetitions_note(replies)),
+        "lat_tradeoff": lat_tradeoff(replies, repetitions_note(replies)),
         "h2_cost_vcpus": h2_cost_vcpus(point, expected),
         "h2_ratio": h2_ratio(point, expected, reference),
         "net_busy": net_busy(at_load(summary, point.attrs["load"])),

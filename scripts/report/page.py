@@ -14,7 +14,7 @@ import vl_convert
 
 from scripts.analyse.inference import BOOTSTRAP_RESAMPLES
 from scripts.analyse.ownwork import own_reps, own_summary, peer_shares
-from scripts.analyse.selection import at_load, on_main, on_path, vcpu_levels
+from scripts.analyse.selection import at_load, on_main, on_path, on_replies, vcpu_levels
 from scripts.analyse.stats import (POINT, DatasetError, load_dataset, per_repetition, require,
                                    summarize)
 from scripts.core.study import CHARTS, NETWORK_PATHS, PROFILE_CHARTS
@@ -29,6 +29,8 @@ from scripts.report.h2_text import h2_long, h2_short
 from scripts.report.key_charts import KEY_CHARTS, key_charts
 from scripts.report.ladder import ladder
 from scripts.report.ladder_text import ladder_long, ladder_short, ladder_table
+from scripts.report.latency import latency
+from scripts.report.latency_text import latency_long, latency_short
 from scripts.report.loads import LOAD_COLUMNS, loads
 from scripts.report.loads_text import headline, loads_long, loads_short, loads_table
 from scripts.report.network import network
@@ -40,6 +42,8 @@ from scripts.report.permessage_text import peer_words, per_message_short
 from scripts.report.quality import CELL_COLUMNS, quality
 from scripts.report.study2022 import study2022
 from scripts.report.study2022_text import study2022_long, study2022_short
+from scripts.report.waits import waits
+from scripts.report.waits_text import waits_long, waits_short
 from scripts.report.words import CONFIDENCE_TEXT, LEVEL_TEXT, listing
 
 TEMPLATES = Path(__file__).with_name("templates")
@@ -80,6 +84,18 @@ def study_of(summary: pd.DataFrame, reps: pd.DataFrame, inputs: Inputs) -> facts
     servers = order_servers(sorted(point["server"].unique()), inputs.reference)
     return facts.Study(point.set_index(POINT), on_main(reps, point.attrs["load"]), servers,
                        inputs.expected)
+
+
+def replies_study(summary: pd.DataFrame, reps: pd.DataFrame, study: facts.Study
+                  ) -> facts.Study | None:
+    """The statistics at the shape that timed replies (on_replies), the
+    servers in the study's order; None where no cell did."""
+    point = on_replies(summary, study.summary.attrs["load"])
+    if point.empty:
+        return None
+    measured = set(point["server"])
+    return facts.Study(point.set_index(POINT), on_replies(reps, study.summary.attrs["load"]),
+                       [s for s in study.servers if s in measured], study.expected)
 
 
 def with_own(study: facts.Study, categories: pd.DataFrame) -> facts.Study:
@@ -123,6 +139,8 @@ def context(cells: pd.DataFrame, summary: pd.DataFrame, inputs: Inputs) -> dict:
         "path_costs": {"long": pathcosts_long(by_path, net.main),
                        "table": pathcosts_table(by_path)} if by_path else None,
         "ladder": ladder_context(study),
+        "waits": {"short": waits_short(w := waits(study)), "long": waits_long(w)},
+        "latency": latency_context(replies_study(summary, reps, study)),
         "load_headline": headline(shapes), "loads_short": loads_short(shapes),
         "loads_long": loads_long(shapes), "loads_table": loads_table(shapes),
         "path_order": ", then ".join(reversed(NETWORK_PATHS)),
@@ -184,6 +202,12 @@ def costs_context(c: Costs, messages: list[PerMessage]) -> dict:
             "charts": list(PROFILE_CHARTS.items()) if c.servers else []}
 
 
+def latency_context(study: facts.Study | None) -> dict:
+    load = study.summary.attrs["load"] if study else None
+    levels = latency(study)
+    return {"short": latency_short(levels, load), "long": latency_long(levels, load)}
+
+
 def ladder_context(study: facts.Study) -> dict | None:
     """The model ladder's section, where a step's two servers were measured."""
     levels = ladder(study)
@@ -215,10 +239,10 @@ def shown_charts(summary: pd.DataFrame, expected: list[int]) -> dict[str, list]:
     point per panel would say nothing."""
     single = {"h2_": len(vcpu_levels(summary, expected)[0]) < 2,
               "net_": summary["network"].nunique() < 2,
-              "load_": summary["load"].nunique() < 2}
+              "load_": summary["load"].nunique() < 2, "lat_": on_replies(summary).empty}
     return {prefix: [] if single.get(prefix) else
             [(name, title) for name, title in CHARTS.items() if name.startswith(prefix)]
-            for prefix in ("h1_", "h2_", "net_", "load_")}
+            for prefix in ("h1_", "wait_", "lat_", "h2_", "net_", "load_")}
 
 
 def chart_specs(folder: Path, names: list[str]) -> tuple[dict, str]:

@@ -1,0 +1,47 @@
+"""What each model makes its clients wait, from what every cell records:
+the server's time runnable but waiting for a CPU (schedstat's second
+field), per wake-up (each time one of its threads got a CPU) and per read,
+at the most clients of each vCPU level. Facts only; waits_text.py words
+them. The wait is the scheduler's share of a message's latency on the
+server, not the message's latency: that needs replies (issue 27's reply
+mode)."""
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+from scripts.analyse.inference import Comparison
+from scripts.report.facts import Study
+
+METRIC = "wait_us_per_slice"
+
+
+@dataclass(frozen=True)
+class WaitLevel:
+    """One vCPU level at its most clients every server was measured at."""
+    vcpus: int
+    clients: int
+    first: int  # the fewest clients, for how the wait grew
+    rows: list[pd.Series]  # per server, the reference first: its statistics at clients
+    grew: dict[str, float]  # server -> wait per wake-up at clients over at first
+    versus: dict[str, Comparison]  # other server -> the reference's wait per wake-up over its
+
+
+def waits(study: Study) -> list[WaitLevel]:
+    """Every vCPU level whose servers' cells recorded the wait."""
+    found = []
+    for vcpus in sorted(study.summary.index.get_level_values("vcpus").unique()):
+        servers = study.servers_at(vcpus)
+        clients = study.shared_clients(vcpus, servers)
+        if not clients:
+            continue
+        top, first = clients[-1], clients[0]
+        rows = [study.row(s, vcpus, top) for s in servers]
+        if any(pd.isna(r[f"{METRIC}_mean"]) for r in rows):
+            continue
+        grew = {s: study.row(s, vcpus, top)[f"{METRIC}_mean"]
+                / study.row(s, vcpus, first)[f"{METRIC}_mean"] for s in servers}
+        versus = {o: study.compare(METRIC, (servers[0], vcpus, top), (o, vcpus, top))
+                  for o in servers[1:]}
+        found.append(WaitLevel(int(vcpus), top, first, rows, grew, versus))
+    return found
