@@ -11,6 +11,7 @@ import pandas as pd
 
 from scripts.analyse.inference import Comparison
 from scripts.report.facts import Study
+from scripts.report.toppoints import top_points
 
 TAIL = "latency_p99_us"
 
@@ -33,15 +34,5 @@ def latency(study: Study | None) -> list[LatencyLevel]:
     where no cell replied)."""
     if study is None:
         return []
-    found = []
-    for vcpus in sorted(study.summary.index.get_level_values("vcpus").unique()):
-        servers = study.servers_at(vcpus)
-        clients = study.shared_clients(vcpus, servers)
-        if not clients:
-            continue
-        top = clients[-1]
-        versus = {o: study.compare(TAIL, (servers[0], vcpus, top), (o, vcpus, top))
-                  for o in servers[1:]}
-        found.append(LatencyLevel(int(vcpus), top, [study.row(s, vcpus, top) for s in servers],
-                                  versus))
-    return found
+    return [LatencyLevel(p.vcpus, p.top, p.rows, p.versus(study, TAIL))
+            for p in top_points(study)]

@@ -12,6 +12,7 @@ import pandas as pd
 
 from scripts.analyse.inference import Comparison
 from scripts.report.facts import Study
+from scripts.report.toppoints import top_points
 
 METRIC = "wait_us_per_slice"
 
@@ -30,18 +31,11 @@ class WaitLevel:
 def waits(study: Study) -> list[WaitLevel]:
     """Every vCPU level whose servers' cells recorded the wait."""
     found = []
-    for vcpus in sorted(study.summary.index.get_level_values("vcpus").unique()):
-        servers = study.servers_at(vcpus)
-        clients = study.shared_clients(vcpus, servers)
-        if not clients:
+    for p in top_points(study):
+        if any(pd.isna(r[f"{METRIC}_mean"]) for r in p.rows):
             continue
-        top, first = clients[-1], clients[0]
-        rows = [study.row(s, vcpus, top) for s in servers]
-        if any(pd.isna(r[f"{METRIC}_mean"]) for r in rows):
-            continue
-        grew = {s: study.row(s, vcpus, top)[f"{METRIC}_mean"]
-                / study.row(s, vcpus, first)[f"{METRIC}_mean"] for s in servers}
-        versus = {o: study.compare(METRIC, (servers[0], vcpus, top), (o, vcpus, top))
-                  for o in servers[1:]}
-        found.append(WaitLevel(int(vcpus), top, first, rows, grew, versus))
+        first = p.clients[0]
+        grew = {r.name[0]: r[f"{METRIC}_mean"] / study.row(r.name[0], p.vcpus, first)[
+            f"{METRIC}_mean"] for r in p.rows}
+        found.append(WaitLevel(p.vcpus, p.top, first, p.rows, grew, p.versus(study, METRIC)))
     return found
