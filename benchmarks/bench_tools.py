@@ -82,8 +82,8 @@ def loadgen_cpu(bin_dir: Path, work: Path, clients: int, duration: float,
     CPU 1, for duration s; with latency, the event loop echoing instead."""
     server, port = (start_server(bin_dir, "eventloop", work, "1", "--reply") if latency
                     else start_server(bin_dir, "goroutines", work, "1"))
-    ready, stats, rusage = (work / f"lg{clients}x{threads}.{s}" for s in
-                            ("ready", "stats.json", "rusage.json"))
+    run = f"lg{clients}x{threads}" + ("-latency" if latency else "")
+    ready, stats, rusage = (work / f"{run}.{s}" for s in ("ready", "stats.json", "rusage.json"))
     proc = subprocess.Popen(
         ["taskset", "-c", ",".join(str(c) for c in range(threads)),
          str(bin_dir / "rusage"), "--out", str(rusage), "--",

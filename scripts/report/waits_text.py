@@ -35,7 +35,7 @@ def waits_long(levels: list[WaitLevel]) -> list[str]:
         ref = lv.rows[0].name[0]
         text = (f"{plural(lv.vcpus, 'vCPU')}, {lv.clients} clients: "
                 + "; ".join(server_wait(r) for r in lv.rows) + ". From "
-                + f"{lv.first} clients the wait per wake-up grew "
+                + f"{plural(lv.first, 'client')} the wait per wake-up grew "
                 + ", ".join(f"{times(g)} for {s}" for s, g in lv.grew.items()) + ".")
         for other, cmp in lv.versus.items():
             text += f" {ref} over {other}: {times(cmp.ratio)} ({comparison(cmp)})."
