@@ -531,7 +531,8 @@ def test_latency_is_reported_where_the_cells_timed_replies(tmp_path):
             "17.0 %; 3 repetitions)") in text
     # papayachat 13, 15.6, 18.2 % of a core: p99 1,040, 1,248, 1,456 µs.
     assert ("Message latency: With replies (1100us-reply): 1 vCPU, 4 clients: papayachat p99 "
-            "1,248 µs, goroutines p99 288 µs; goroutines keeps it lowest") in text
+            "1,248 µs, goroutines p99 288 µs; goroutines keeps it lowest; papayachat's differs "
+            "beyond the spread from goroutines'") in text
     assert ("papayachat's p99 over goroutines': 4.33× (bootstrap 95 % interval of the ratio "
             "3.47× to 5.42×; Welch's t-test p = 0.012, a real difference)") in text
 

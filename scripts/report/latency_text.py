@@ -2,7 +2,7 @@
 section's sentences."""
 
 from scripts.report.latency import TAIL, LatencyLevel
-from scripts.report.words import ci, comparison, fmt, plural, possessive, sentence, times
+from scripts.report.words import ci, comparison, fmt, listing, plural, possessive, sentence, times
 
 
 def percentiles(row) -> str:
@@ -18,10 +18,13 @@ def latency_short(levels: list[LatencyLevel], load: str | None) -> str:
                 "--config 'reply=[off,on]' measures both).")
     parts = []
     for lv in levels:
-        low = lv.lowest
+        # Welch's verdicts are the reference's against each other server's.
+        apart = [possessive(o) for o, cmp in lv.versus.items() if cmp.apart]
         parts.append(f"{plural(lv.vcpus, 'vCPU')}, {lv.clients} clients: "
                      + ", ".join(f"{r.name[0]} p99 {fmt(r[f'{TAIL}_mean'])} µs" for r in lv.rows)
-                     + f"; {low.name[0]} keeps it lowest")
+                     + f"; {lv.lowest.name[0]} keeps it lowest; "
+                     + f"{possessive(lv.rows[0].name[0])} differs beyond the spread from "
+                     + (listing(apart) if apart else "no other server's"))
     return sentence(f"with replies ({load}): " + "; ".join(parts) + ".")
 
 
