@@ -3,8 +3,7 @@ the server's time runnable but waiting for a CPU (schedstat's second
 field), per wake-up (each time one of its threads got a CPU) and per read,
 at the most clients of each vCPU level. Facts only; waits_text.py words
 them. The wait is the scheduler's share of a message's latency on the
-server, not the message's latency: that needs replies (issue 27's reply
-mode)."""
+server, not the message's latency: that needs replies (latency.py)."""
 
 from dataclasses import dataclass
 
