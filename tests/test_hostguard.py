@@ -13,8 +13,9 @@ import time
 from pathlib import Path
 
 import psutil
-
+import pytest
 from conftest import REPO
+
 from scripts.core.hostlock import LOCK_PATH, HostLock
 from scripts.host import orphans
 from scripts.host.cpus import plan_cpus
@@ -95,11 +96,14 @@ def test_kill_9_of_the_measuring_process_leaves_nothing_running(bin_dir, tmp_pat
             os.kill(pid, signal.SIGKILL)
 
 
-def test_the_next_cell_kills_what_escaped_and_says_so(bin_dir, tmp_path):
+@pytest.mark.parametrize("mechanism", ["auto", "none"])
+def test_the_next_cell_kills_what_escaped_and_says_so(mechanism, bin_dir, tmp_path):
     """The watchdog killed too: the processes run on, and the next cell
-    kills them (they carry the marker) before it measures."""
+    ends them before it measures: with the first cell's cgroup, or without
+    one by the marker they carry (loadgen, outside the cgroup, ends once
+    its connections are reset)."""
     first, second = tmp_path / "first", tmp_path / "second"
-    proc = start_measure(bin_dir, first, clients=8, frames=30)
+    proc = start_measure(bin_dir, first, 8, 30, "--cgroup", mechanism)
     try:
         wait_until_loaded(first, proc)
         watchdog_of(proc).kill()
@@ -110,12 +114,17 @@ def test_the_next_cell_kills_what_escaped_and_says_so(bin_dir, tmp_path):
         nxt = start_measure(bin_dir, second, clients=2, frames=2)
         log, _ = nxt.communicate(timeout=120)
         assert nxt.returncode == 0, log
-        assert f"measure: killed {len(escaped)} processes left by an earlier cell ({first}): " \
-               "papayachat x9" in log
+        meta = json.loads((second / "meta.json").read_text())
+        if mechanism == "auto":
+            assert "measure: ended the cgroup of an earlier cell, with papayachat x9, rusage " \
+                   "in it" in log
+            assert sorted(meta["cgroup"]["leftovers_ended"]) == ["papayachat"] * 9 + ["rusage"]
+        else:
+            assert f"measure: killed {len(escaped)} processes left by an earlier cell " \
+                   f"({first}): papayachat x9" in log
+            assert meta["before"]["orphans_killed"].startswith(f"killed {len(escaped)} ")
         assert of_cell(first) == []
-        before = json.loads((second / "meta.json").read_text())["before"]
-        assert before["orphans_killed"].startswith(f"killed {len(escaped)} processes")
-        assert before["server_cpus_busy_before_pct"] <= 20
+        assert meta["before"]["server_cpus_busy_before_pct"] <= 20
         assert not first.exists()  # a cell killed outright is never kept
     finally:
         for pid in of_cell(first):

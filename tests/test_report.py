@@ -87,6 +87,10 @@ def cell_row(server: str, vcpus: int, clients: int, rep: int, pct: float,
         "server_cpu_s_top": cpu_s, "server_cpu_s_schedstat": cpu_s,
         "server_cpu_s_ticks": cpu_s, "server_cpu_pct_top": pct,
         "server_cpu_pct_schedstat": pct, "server_cpu_pct_ticks": pct,
+        "server_cpu_s_cgroup": cpu_s, "server_cpu_pct_cgroup": pct,
+        "server_cpu_s": cpu_s, "server_cpu_pct": pct, "server_cpu_source": "cgroup",
+        "server_cpu_s_exited": 0.0,
+        "cgroup_mechanism": "cgroup2", "cgroup_why_none": "",
         "server_machine_pct": pct / vcpus,
         # One fifth user time, four fifths system time.
         "server_user_s": 0.2 * cpu_s, "server_system_s": 0.8 * cpu_s,
@@ -111,6 +115,7 @@ def cell_row(server: str, vcpus: int, clients: int, rep: int, pct: float,
         "top_checked": True, "ticks_checked": True, "top_hidden_pct": 0.0,
         "top_resolution_pct": 0.1, "ticks_resolution_pct": 0.1,
         "top_allowed_pct": 0.6, "ticks_allowed_pct": 0.6,
+        "cgroup_checked": True, "cgroup_allowed_pct": 0.5,
         "ticks_hidden_pct": 0.0, "top_zero_rows": 0, "ticks_zero_threads": 0,
         "lock_wait_s": 0.0, "quiet_wait_s": 0.0, "server_cpus_busy_before_pct": 0.0,
         "server_cpus_other_pct": 0.0, "flag_other_work": False, "retries": 0,
@@ -294,9 +299,9 @@ def test_summary_columns_are_documented(tmp_path):
 def test_missing_column_is_named(tmp_path, capsys):
     dataset = write_dataset(tmp_path / "dataset", CPU)
     cells = pd.read_parquet(dataset / "cells.parquet")
-    cells.drop(columns="server_cpu_pct_schedstat").to_parquet(dataset / "cells.parquet")
+    cells.drop(columns="server_cpu_pct").to_parquet(dataset / "cells.parquet")
     assert stats.main([str(dataset), str(tmp_path / "stats")]) == 1
-    assert "server_cpu_pct_schedstat" in capsys.readouterr().err
+    assert "server_cpu_pct" in capsys.readouterr().err
 
 
 def test_ratio_of_the_reference_to_each_other_server(summary):
@@ -488,10 +493,23 @@ def test_retried_and_still_disturbed_cells_are_counted(tmp_path):
     cells.loc[first, "retries"] = [1, 0, 2]
     last = first & (cells["repetition"] == 3)
     cells.loc[last, ["flag_steal", "flagged", "server_cpus_steal_pct"]] = [True, True, 5.0]
+    # Clients came and went in one cell; another had no cgroup.
+    churn = first & (cells["repetition"] == 1)
+    cells.loc[churn, "server_cpu_s_exited"] = 0.25 * cells.loc[churn, "server_cpu_s"]
+    cells.loc[first & (cells["repetition"] == 2), ["server_cpu_source", "cgroup_mechanism",
+                                                   "cgroup_why_none", "cgroup_checked"]] = [
+        "schedstat", "none", "cgroup2: cannot make /x: Permission denied", False]
     cells.to_parquet(dataset / "cells.parquet")
     text = text_of(report_from(tmp_path, dataset))
     assert ("2 cells were measured again, 3 extra attempts in all, and 1 cell still disturbed "
             "after its last attempt (papayachat 1 vCPU 4 clients rep 3).") in text
+    n = len(cells)
+    assert (f"CPU figures: the cell's cgroup counter (cgroup v2 in {n - 1} cells), which "
+            "counts every task") in text
+    assert ("; schedstat of the threads alive at both ends in 1 cell, which had no cgroup "
+            "(cgroup2: cannot make /x: Permission denied)") in text
+    assert ("Tasks exited inside the window in 1 cell (at least 1 % of their CPU): there they "
+            "took 25.0 % of the cell's CPU") in text
 
 
 def test_text_is_escaped_by_the_template(tmp_path):

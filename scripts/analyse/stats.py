@@ -43,10 +43,11 @@ POINT = ["server", "vcpus", "clients"]
 # Per-repetition metrics: name -> description. Each gets _mean, _std,
 # _ci_low and _ci_high columns in the summary.
 METRICS = {
-    "cpu_pct": "server %CPU of one core in the window (schedstat, the precise source)",
+    "cpu_pct": "server %CPU of one core in the window (server_cpu_source: its cgroup's "
+               "counter, or schedstat's where the cell had no cgroup)",
     "machine_pct": "cpu_pct / vcpus: share of the CPUs given to the server, %",
-    "cpu_s_per_mb": "server CPU-s (schedstat) per MB received: "
-                    "server_cpu_s_schedstat / (mb_per_s * top_window_s)",
+    "cpu_s_per_mb": "server CPU-s per MB received: "
+                    "server_cpu_s / (mb_per_s * top_window_s)",
     "user_pct": "user time, % of one core (utime ticks)",
     "system_pct": "system (kernel) time, % of one core (stime ticks)",
     "system_share_pct": "system time / (user + system time), %",
@@ -126,8 +127,8 @@ def require(df: pd.DataFrame, table: str, columns: list[str]) -> None:
 def per_repetition(cells: pd.DataFrame) -> pd.DataFrame:
     """One row per cell with the metrics of METRICS."""
     require(cells, "cells.parquet", GROUP + [
-        "repetition", "host", "top_window_s", "server_cpu_pct_schedstat",
-        "server_machine_pct", "server_cpu_s_schedstat", "server_user_s",
+        "repetition", "host", "top_window_s", "server_cpu_pct",
+        "server_machine_pct", "server_cpu_s", "server_user_s",
         "server_system_s", "server_nvcsw_per_s", "server_nivcsw_per_s",
         "target_bytes_per_s", "achieved_ratio_mean", "achieved_ratio_min",
         "server_cpus_softirq_pct", "server_cpus_system_pct", "server_cpus_idle_pct",
@@ -140,9 +141,9 @@ def per_repetition(cells: pd.DataFrame) -> pd.DataFrame:
     return cells[GROUP + ["repetition", "host", "flagged", *FLAGS, "achieved_ratio_min",
                           "load_phases", "load_burst"]].assign(
         mb_per_s=mb_per_s,
-        cpu_pct=cells["server_cpu_pct_schedstat"],
+        cpu_pct=cells["server_cpu_pct"],
         machine_pct=cells["server_machine_pct"],
-        cpu_s_per_mb=cells["server_cpu_s_schedstat"] / (mb_per_s * cells["top_window_s"]),
+        cpu_s_per_mb=cells["server_cpu_s"] / (mb_per_s * cells["top_window_s"]),
         user_pct=100 * cells["server_user_s"] / cells["top_window_s"],
         system_pct=100 * cells["server_system_s"] / cells["top_window_s"],
         # No CPU time at all in the window leaves the split undefined.

@@ -12,6 +12,8 @@ them and look valid. Two defences:
   End of file without "done" means the measuring process died: the
   watchdog kills every group it was told about, at once, then removes the
   folders.
+- The cell's cgroup (scripts.host.cgroup), where one could be made: the
+  watchdog ends it too, and the next cell ends any cgroup left over.
 - kill_orphans(): every process of a cell carries MARKER in its
   environment (inherited by whatever it forks or execs). One still alive
   while the next cell holds the host's measurement lock (scripts.core.hostlock)
@@ -23,8 +25,8 @@ A process that starts a session of its own and clears its environment
 escapes both. While the measuring process lives, it is the subreaper of
 everything it starts: an orphaned descendant becomes its child, not
 init's, and end_escaped() finds it there once the cell's programs have
-ended. Once the measuring process is killed outright, nothing finds such
-a process (a cgroup per cell would).
+ended. Once the measuring process is killed outright, only the cell's cgroup
+finds such a process.
 """
 
 import contextlib
@@ -35,10 +37,11 @@ import signal
 import subprocess
 import sys
 import time
-from collections import Counter
 from pathlib import Path
 
-from scripts.host.procfs import each_process
+from scripts.host import cgroup
+from scripts.host.cgroup import CellCgroup
+from scripts.host.procfs import each_process, tally
 
 PR_SET_CHILD_SUBREAPER = 36  # linux/prctl.h
 ADOPTION_ROUNDS = 10
@@ -46,6 +49,7 @@ ADOPTION_ROUNDS = 10
 MARKER = "PAPAYA_BENCH_CELL"
 DONE = "done"
 REMOVE = "rm "
+CGROUP = "cgroup "
 
 
 class OrphanError(RuntimeError):
@@ -66,6 +70,10 @@ class Watchdog:
 
     def remove_on_death(self, folder) -> None:
         self._say(f"{REMOVE}{folder}")
+
+    def end_on_death(self, group: CellCgroup) -> None:
+        """The cell's cgroup (scripts.host.cgroup), ended and removed."""
+        self._say(CGROUP + " ".join([group.mechanism, *map(str, group.folders)]))
 
     def close(self) -> None:
         """Our own clean-up ran: the watchdog exits and kills nothing."""
@@ -146,10 +154,9 @@ def kill_orphans(timeout: float = 5) -> str | None:
     deadline = time.monotonic() + timeout
     while (left := set(found) & set(marked())) and time.monotonic() < deadline:
         time.sleep(0.02)
-    names = Counter(comm for comm, _ in found.values())
     cells = sorted({cell for _, cell in found.values()})
     what = (f"killed {len(found)} processes left by an earlier cell ({', '.join(cells)}): "
-            + ", ".join(f"{name} x{n}" if n > 1 else name for name, n in names.most_common()))
+            + tally(comm for comm, _ in found.values()))
     if left:
         raise OrphanError(f"{what}; {len(left)} still alive after {timeout:g} s "
                                  f"(pids {', '.join(map(str, sorted(left)))})")
@@ -157,15 +164,21 @@ def kill_orphans(timeout: float = 5) -> str | None:
 
 
 def main() -> int:
-    groups, folders = [], []
+    groups, folders, cgroups = [], [], []
     for line in sys.stdin:
         line = line.rstrip("\n")
         if line == DONE:
             return 0
         if line.startswith(REMOVE):
             folders.append(line[len(REMOVE):])
+        elif line.startswith(CGROUP):
+            mechanism, *paths = line[len(CGROUP):].split()
+            cgroups.append(cgroup.KINDS[mechanism](list(map(Path, paths))))
         else:
             groups.append(int(line))
+    for group in cgroups:
+        with contextlib.suppress(cgroup.CgroupError):
+            group.remove()
     for pgid in groups:
         try:
             os.killpg(pgid, signal.SIGKILL)

@@ -7,6 +7,7 @@ leader, so every /proc/PID/task/TID/status is read.
 """
 
 import os
+from collections import Counter
 from pathlib import Path
 
 from scripts.core.cpustat import STAT_FIELDS, TICKS_PER_S
@@ -146,3 +147,8 @@ def process_ticks() -> dict[int, tuple[str, int, int]]:
         found[pid] = (stat[stat.index("(") + 1:stat.rindex(")")],
                       int(fields[11]) + int(fields[12]), int(fields[36]))
     return found
+
+
+def tally(names) -> str:
+    """Process names, each once with its count: "papayachat x9, rusage"."""
+    return ", ".join(f"{name} x{n}" if n > 1 else name for name, n in Counter(names).most_common())

@@ -5,7 +5,7 @@ import argparse
 import os
 
 from scripts.core import loadshape
-from scripts.host import limits, netpath
+from scripts.host import cgroup, limits, netpath
 from scripts.measure import perfrecord
 
 
@@ -59,6 +59,9 @@ def add_checks(p: argparse.ArgumentParser) -> None:
     p.add_argument("--stop-timeout", type=float, default=10.0,
                    help="seconds the server and loadgen get to exit on SIGTERM")
     p.add_argument("--allow-shared-cpus", action="store_true")
+    p.add_argument("--cgroup", choices=("auto", *cgroup.MAKERS, "none"), default="auto",
+                   help="the cell's cgroup: the first this host allows (auto), one "
+                        "mechanism, or none (programs ended by the watchdog alone)")
     p.add_argument("--fail-flagged", action="store_true",
                    help="fail a flagged cell instead of keeping it with its flags")
     p.add_argument("--quiet-wait", type=float, default=180.0,

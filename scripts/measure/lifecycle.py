@@ -15,7 +15,8 @@ from pathlib import Path
 
 from scripts.core import cpustat, files
 from scripts.core.hostlock import HostLock
-from scripts.host import limits, orphans, procfs
+from scripts.host import cgroup, limits, orphans, procfs
+from scripts.host.cgroup import CellCgroup, CgroupError
 from scripts.host.cpus import CpuPlan, plan_cpus
 from scripts.host.limits import LimitError
 from scripts.host.netpath import NetPath, NetPathError
@@ -27,12 +28,14 @@ from scripts.parse import cell
 from scripts.parse.top import TopParseError
 
 
-def sample(server_pid: int, loadgen_pid: int | None) -> dict:
+def sample(server_pid: int, loadgen_pid: int | None, group: CellCgroup | None) -> dict:
     """The counters of the server's and loadgen's threads (none for a
-    loadgen on another host) and of every CPU."""
+    loadgen on another host), of the server's cgroup (none where the cell
+    has none) and of every CPU."""
     return {
         "monotonic_s": time.monotonic(),
         "utc": provenance.now_utc(),
+        "cgroup_cpu_ns": group.cpu_ns() if group else None,
         "server": procfs.sample_tree(server_pid),
         "loadgen": procfs.sample_tree(loadgen_pid) if loadgen_pid else [],
         "cpu_stat": procfs.read_cpu_stat(),
@@ -69,6 +72,9 @@ class Cell:
         # Every program of the cell carries the marker (scripts.host.orphans).
         self.env = dict(os.environ, **{MARKER: str(self.out)})
         self.server_name = os.path.basename(shlex.split(args.server_cmd)[0])
+        self.slug = f"{args.server}-v{args.vcpus}-c{args.clients}-r{args.repetition}"
+        self.cgroup: CellCgroup | None = None
+        self.cgroup_record: dict = {}
         self.path = self.network_path()
         self.before: dict = {}
         self.limits: list[dict] = []
@@ -80,8 +86,7 @@ class Cell:
             if not (a.loadgen_host and a.server_address):
                 raise CellError("network=remote needs loadgen_host and server_address")
             return NetPath("remote", "", self.plan.server, server_address=a.server_address)
-        return NetPath(a.network, f"{a.server}-v{a.vcpus}-c{a.clients}-r{a.repetition}",
-                       self.plan.server, loadgen_cpus=self.plan.aux)
+        return NetPath(a.network, self.slug, self.plan.server, loadgen_cpus=self.plan.aux)
 
     def run(self) -> None:
         try:
@@ -101,9 +106,39 @@ class Cell:
             self.watchdog = Watchdog()
             self.watchdog.remove_on_death(self.work)
             try:
+                self.make_cgroup()
                 self.measure_until_quiet(lock.waited_s)
             finally:
+                self.release_cgroup()
                 self.watchdog.close()
+
+    def make_cgroup(self) -> None:
+        """The cell's cgroup (scripts.host.cgroup), or why it has none,
+        once those an earlier cell left are ended."""
+        try:
+            ended = cgroup.sweep()
+        except (CgroupError, OSError) as exc:
+            raise CellError(f"an earlier cell's cgroup cannot be ended: {exc}") from None
+        if ended:
+            say(f"ended the cgroup of an earlier cell, with {procfs.tally(ended)} in it")
+        asked = self.args.cgroup
+        mechanisms = cgroup.MAKERS if asked == "auto" else [m for m in [asked] if m != "none"]
+        self.cgroup, why = cgroup.make(f"{self.slug}-{os.getpid()}", mechanisms)
+        why = why or ("not asked for (--cgroup none)" if not self.cgroup else "")
+        self.cgroup_record = {"mechanism": self.cgroup.mechanism if self.cgroup else "none",
+                              "why": why, "leftovers_ended": ended}
+        if self.cgroup:
+            self.watchdog.end_on_death(self.cgroup)
+        else:
+            say(f"cell {self.name}: no cgroup can be made here ({why}): its programs are "
+                "ended without one, and its CPU is taken without the cgroup's counter")
+
+    def release_cgroup(self) -> None:
+        if self.cgroup:
+            try:
+                self.cgroup.remove()
+            except (CgroupError, OSError) as exc:
+                say(f"cell {self.name}: its cgroup was not removed: {exc}")
 
     def no_profile(self, why: str) -> None:
         """OUT with only profile.json, which says why there is no profile."""
@@ -171,7 +206,7 @@ class Cell:
         try:
             with entered(self.path):
                 programs = Programs(self.args, self.work, self.plan, self.path, self.env,
-                                    self.watchdog)
+                                    self.watchdog, self.cgroup)
                 try:
                     meta = self.measure(programs)
                 except BaseException:
@@ -209,7 +244,7 @@ class Cell:
             a, plan=self.plan, host_cpus=self.host_cpus,
             network=provenance.network_record(a, self.path, programs.remote), port=port,
             summary=summary, ended=ended, before=self.before, limits=self.limits,
-            started=started)
+            started=started, cgroup=self.cgroup_record)
 
     def window(self, programs: Programs) -> None:
         """top over the window, the counters at its start and end, perf
@@ -220,9 +255,9 @@ class Cell:
         if programs.recorder:
             programs.recorder.enable()
         host_before = (time.monotonic(), procfs.process_ticks())
-        start = sample(server_pid, loadgen_pid)
+        start = sample(server_pid, loadgen_pid, self.cgroup)
         programs.run_top()
-        end = sample(server_pid, loadgen_pid)
+        end = sample(server_pid, loadgen_pid, self.cgroup)
         host_after = (time.monotonic(), procfs.process_ticks())
         if programs.recorder:
             programs.stop_recorder()

@@ -1,10 +1,12 @@
 """The programs of a cell: the server under the rusage wrapper, pinned to
 its CPUs; loadgen on the others, here or over ssh; perf's recorder for a
 profile; top. Each runs in a session of its own, carries the cell's marker
-and is guarded by the watchdog (scripts.host.orphans), and writes its
+and is guarded by the watchdog (scripts.host.orphans), the server's tree
+in the cell's cgroup where it has one (scripts.host.cgroup); each writes its
 stderr into the cell's folder, whose last lines say why it failed."""
 
 import argparse
+import contextlib
 import os
 import shlex
 import signal
@@ -16,6 +18,7 @@ from pathlib import Path
 from scripts.core import cpustat, files
 from scripts.core.flags import SERVER_STDERR_CAP_BYTES
 from scripts.host import limits, procfs
+from scripts.host.cgroup import CellCgroup, CgroupError
 from scripts.host.cpus import CpuPlan
 from scripts.host.netpath import NetPath
 from scripts.host.orphans import Watchdog, end_escaped
@@ -71,10 +74,13 @@ def kill_group(proc: subprocess.Popen | None) -> None:
     proc.wait()
 
 
-def server_setup(cpus: tuple[int, ...]):
-    """In the server's process before exec: pinned to its CPUs, and its
-    soft limits up to the hard ones the limits check found enough."""
+def server_setup(cpus: tuple[int, ...], group: CellCgroup | None):
+    """In the server's process before exec: in the cell's cgroup, pinned to
+    its CPUs, and its soft limits up to the hard ones the limits check
+    found enough."""
     def setup():
+        if group:
+            group.enter(os.getpid())
         os.sched_setaffinity(0, cpus)
         limits.raise_soft()
     return setup
@@ -105,9 +111,9 @@ class Programs:
     """The programs of one attempt, writing into its folder (work)."""
 
     def __init__(self, args: argparse.Namespace, work: Path, plan: CpuPlan, path: NetPath,
-                 env: dict, watchdog: Watchdog):
+                 env: dict, watchdog: Watchdog, group: CellCgroup | None):
         self.args, self.work, self.plan, self.path = args, work, plan, path
-        self.env, self.watchdog = env, watchdog
+        self.env, self.watchdog, self.cgroup = env, watchdog, group
         self.server: subprocess.Popen | None = None
         self.loadgen: subprocess.Popen | None = None
         self.remote: RemoteLoadgen | None = None
@@ -132,10 +138,15 @@ class Programs:
             "--ready-file", str(w / "server.port"), "--max-clients", str(a.clients + 16),
             *(["--reply"] if a.reply else [])])
         with open(w / "server.err", "wb") as err:
-            self.server = subprocess.Popen(
-                cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                stderr=err, start_new_session=True, env=self.env,
-                preexec_fn=server_setup(self.plan.server))
+            try:
+                self.server = subprocess.Popen(
+                    cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                    stderr=err, start_new_session=True, env=self.env,
+                    preexec_fn=server_setup(self.plan.server, self.cgroup))
+            except subprocess.SubprocessError:
+                where = " in the cell's cgroup" if self.cgroup else ""
+                raise CellError(f"the server could not be started{where}, pinned to CPUs "
+                                f"{cpustat.cpu_list(self.plan.server)}") from None
         self.watchdog.guard(self.server.pid)
         try:
             return int(wait_for_file(w / "server.port", self.server, "the server", 30))
@@ -218,12 +229,22 @@ class Programs:
         its stderr cut to its ends past SERVER_STDERR_CAP_BYTES: what the
         cell records of them."""
         self.stop_server(name)
-        escaped = end_escaped(self.known())
+        escaped = self.end_cgroup() + end_escaped(self.known())
         path = self.work / "server.err"
         size = path.stat().st_size
         dropped = files.keep_ends(path, SERVER_STDERR_CAP_BYTES // 2)
         return {"server_stderr": {"bytes": size, "dropped_bytes": dropped},
                 "escaped_processes": escaped}
+
+    def end_cgroup(self) -> list[str]:
+        """Whatever of the server's is still running once it stopped, ended
+        with its cgroup however it left the tree: their names."""
+        if not self.cgroup:
+            return []
+        try:
+            return self.cgroup.kill()
+        except (CgroupError, OSError) as exc:
+            raise CellError(f"the server's cgroup cannot be ended: {exc}") from None
 
     def known(self) -> set[int]:
         """The pids of the processes the cell started itself."""
@@ -247,4 +268,7 @@ class Programs:
         kill_group(self.loadgen)
         kill_group(self.remote.proc if self.remote else None)
         kill_group(self.server)
+        if self.cgroup:
+            with contextlib.suppress(CgroupError, OSError):
+                self.cgroup.kill()
         end_escaped(self.known())

@@ -94,7 +94,7 @@ def versions(a: argparse.Namespace) -> dict:
 
 def metadata(a: argparse.Namespace, *, plan: CpuPlan, host_cpus: list[int], network: dict,
              port: int, summary: dict, ended: dict, before: dict,
-             limits: list[dict], started: str) -> dict:
+             limits: list[dict], started: str, cgroup: dict) -> dict:
     """meta.json, but for the earlier attempts the cell adds."""
     return {
         "server": a.server, "vcpus": a.vcpus, "clients": a.clients,
@@ -120,6 +120,8 @@ def metadata(a: argparse.Namespace, *, plan: CpuPlan, host_cpus: list[int], netw
         "before": before,
         # What the cell needed of the host's limits, and what it had.
         "limits": limits,
+        # The cell's cgroup (scripts.host.cgroup): which mechanism, or why none.
+        "cgroup": cgroup,
         "started_utc": started,
         "ended_utc": now_utc(),
     }

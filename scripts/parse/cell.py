@@ -1,6 +1,6 @@
 """Turn one cell's raw files into tables: top frames, top process rows,
-and one summary row with the window's CPU time from three sources (top,
-schedstat, utime+stime), context switches, the load and validity flags.
+and one summary row with the window's CPU time from four sources (top,
+schedstat, utime+stime, the cell's cgroup), context switches, the load and validity flags.
 The row's columns come in groups, each from the module of its kind:
 cellsetup (the cell's set-up), cellusage (what the server used), cellload
 (the load delivered), and its flags from scripts.core.flags.

@@ -128,12 +128,16 @@ def server_stderr_columns(meta: dict) -> dict:
 def measurement_columns(meta: dict) -> dict:
     """Set by the measurement: how long it waited for the host's lock and
     for its server CPUs to be quiet, the earlier attempts measured again
-    because the host disturbed them or their load fell short, and how busy
-    the server's CPUs were just before it started."""
+    because the host disturbed them or their load fell short, how busy
+    the server's CPUs were just before it started, and its cgroup."""
     before = meta.get("before", {})
     return {
         "lock_wait_s": before.get("lock_wait_s", float("nan")),
         "quiet_wait_s": before.get("quiet_wait_s", float("nan")),
         "retries": len(meta.get("attempts", [])),
         "server_cpus_busy_before_pct": before.get("server_cpus_busy_before_pct", float("nan")),
+        # How the cell's programs were ended and its CPU counted as a
+        # whole: its cgroup's mechanism, or none and why.
+        "cgroup_mechanism": meta.get("cgroup", {}).get("mechanism", "not recorded"),
+        "cgroup_why_none": meta.get("cgroup", {}).get("why", ""),
     }

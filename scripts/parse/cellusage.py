@@ -1,6 +1,7 @@
 """What the server used, as columns of the cells table (scripts.parse.cell):
-its CPU time over the window from three sources (top, schedstat,
-utime+stime) and how far they may be held to each other, its context
+its CPU time over the window from four sources (top, schedstat,
+utime+stime, its cgroup) and how far they may be held to each other, the
+one its figures take, its context
 switches and threads, its memory and rusage, and what else ran on the
 server's and the load generator's CPUs.
 """
@@ -30,12 +31,18 @@ def thread_deltas(start: list[dict], end: list[dict]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["pid", "tid", *COUNTERS])
 
 
+# Where a source is missing: the cell had no cgroup, or predates it.
+NAN = float("nan")
+
+
 @dataclass(frozen=True)
 class ServerCpu:
-    """The server's threads' counter increments over the window, the
-    window's length and top's, and the server's CPU from each source (% of
-    one CPU): what every CPU column is computed from."""
+    """The server's threads' counter increments over the window, those
+    that exited in it, the window's length and top's, and the server's CPU
+    from each source (% of one CPU): what every CPU column is computed
+    from."""
     threads: pd.DataFrame
+    exited: int
     window_s: float
     top_window_s: float
     pct: dict[str, float]
@@ -44,6 +51,19 @@ class ServerCpu:
     def per_s(self) -> float:
         return 1 / self.window_s
 
+    @property
+    def source(self) -> str:
+        """The source the cell's figures take: the cgroup's, which keeps
+        the tasks that exited in the window, where the cell had one;
+        schedstat's otherwise."""
+        return "schedstat" if pd.isna(self.pct["cgroup"]) else "cgroup"
+
+
+def cgroup_ns(start: dict, end: dict) -> float:
+    """The cgroup's CPU over the window, ns (NaN without one)."""
+    before, after = start.get("cgroup_cpu_ns"), end.get("cgroup_cpu_ns")
+    return NAN if before is None or after is None else after - before
+
 
 def server_cpu(samples: dict, settings: dict, frames: pd.DataFrame) -> ServerCpu:
     """The server's CPU over the window, from the samples at its ends and
@@ -51,22 +71,32 @@ def server_cpu(samples: dict, settings: dict, frames: pd.DataFrame) -> ServerCpu
     start, end = samples["start"], samples["end"]
     window_s = end["monotonic_s"] - start["monotonic_s"]
     threads = thread_deltas(start["server"], end["server"])
+    exited = len({(t["pid"], t["tid"]) for t in start["server"]}
+                 - {(t["pid"], t["tid"]) for t in end["server"]})
     per_s = 1 / window_s
-    return ServerCpu(threads, window_s, settings["top_frames"] * settings["top_delay_s"], {
+    return ServerCpu(threads, exited, window_s, settings["top_frames"] * settings["top_delay_s"], {
         "top": frames["server_cpu_pct"].mean(),
         "schedstat": 100 * threads["schedstat_ns"].sum() / 1e9 * per_s,
         "ticks": 100 * (threads["utime_s"].sum() + threads["stime_s"].sum()) * per_s,
+        "cgroup": 100 * cgroup_ns(start, end) / 1e9 * per_s,
     })
 
 
 def cpu_columns(cpu: ServerCpu, vcpus: int) -> dict:
-    """The server's CPU time over top's window from each source, in
-    CPU-seconds and in % of one CPU, its share of the machine, and the
-    ticks' split into user and system time."""
+    """The server's CPU time over top's window from each source and from
+    the one its figures take, in CPU-seconds and in % of one CPU, its share
+    of the machine, and the ticks' split into user and system time."""
+    pct = {**cpu.pct, "": cpu.pct[cpu.source]}
     return {
-        **{f"server_cpu_s_{src}": p / 100 * cpu.top_window_s for src, p in cpu.pct.items()},
-        **{f"server_cpu_pct_{src}": p for src, p in cpu.pct.items()},
-        "server_machine_pct": cpu.pct["schedstat"] / vcpus,
+        **{f"server_cpu_s_{src}".rstrip("_"): p / 100 * cpu.top_window_s
+           for src, p in pct.items()},
+        **{f"server_cpu_pct_{src}".rstrip("_"): p for src, p in pct.items()},
+        "server_cpu_source": cpu.source,
+        # What schedstat of the threads alive at both ends lost: tasks that
+        # exited in the window (about 0, the samples' skew, where none did).
+        "server_cpu_s_exited": (cpu.pct["cgroup"] - cpu.pct["schedstat"]) / 100
+        * cpu.top_window_s,
+        "server_machine_pct": cpu.pct[cpu.source] / vcpus,
         "server_user_s": cpu.threads["utime_s"].sum() * cpu.per_s * cpu.top_window_s,
         "server_system_s": cpu.threads["stime_s"].sum() * cpu.per_s * cpu.top_window_s,
     }
@@ -76,14 +106,13 @@ def task_columns(cpu: ServerCpu, samples: dict, frames: pd.DataFrame) -> dict:
     """The server's context switches per second, its processes and threads
     (and those that exited in the window), and top's frames in which none of
     it ran."""
-    start, end = samples["start"]["server"], samples["end"]["server"]
+    end = samples["end"]["server"]
     return {
         "server_nvcsw_per_s": cpu.threads["nvcsw"].sum() * cpu.per_s,
         "server_nivcsw_per_s": cpu.threads["nivcsw"].sum() * cpu.per_s,
         "server_processes": len({t["pid"] for t in end}),
         "server_threads": len(end),
-        "server_threads_exited": len({(t["pid"], t["tid"]) for t in start}
-                                     - {(t["pid"], t["tid"]) for t in end}),
+        "server_threads_exited": cpu.exited,
         "cpu_top_frames_zero": int((frames["server_cpu_pct"] == 0).sum()),
     }
 
@@ -186,7 +215,8 @@ def agreement(pct: dict[str, float], resolution: dict[str, float], hidden: dict[
     it (flag_sources, scripts.core.flags, says whether they are). A source
     whose rows at zero can hide more than the agreement limit (10 % of
     schedstat or 0.05 CPU-s) says nothing and is left out; one held to it
-    may differ by the limit plus its tick resolution."""
+    may differ by the limit plus its resolution. hidden is infinite for a
+    source that cannot be held to schedstat at all."""
     limit_pct = max(AGREE_REL * pct["schedstat"], 100 * AGREE_ABS_S / window_s)
     return {
         **{f"{src}_checked": hidden[src] <= limit_pct for src in hidden},
@@ -207,6 +237,11 @@ def agreement_columns(cpu: ServerCpu, procs: pd.DataFrame) -> dict:
     windows = {"top": cpu.top_window_s, "ticks": cpu.window_s}
     resolution = {src: tick_bound_pct(rows[src], windows[src]) for src in rows}
     hidden = {src: tick_bound_pct(zero[src], windows[src]) for src in rows}
+    # The cgroup counts in ns (v1) or µs (v2), and holds the time of tasks
+    # that exited in the window too: it may exceed schedstat by that much
+    # (scripts.core.flags reads its agreement one-sided), never fall short.
+    resolution["cgroup"] = 0.0
+    hidden["cgroup"] = 0.0 if cpu.source == "cgroup" else float("inf")
     return {
         "top_resolution_pct": resolution["top"],
         "ticks_resolution_pct": resolution["ticks"],

@@ -5,7 +5,9 @@ the page template adds emphasis and escapes."""
 import pandas as pd
 
 from scripts.analyse.stats import GROUP
+from scripts.core.flags import HELD_SOURCES
 from scripts.report.facts import Certainty
+from scripts.report.host_text import cgroup_words
 from scripts.report.quality import Quality, utc
 from scripts.report.words import CONFIDENCE_TEXT, commas, counts, distinct, fmt, listing, plural
 
@@ -104,7 +106,7 @@ def quality_short(q: Quality) -> str:
     """The data's quality in one sentence, for the findings."""
     n, hosts, busy = len(q.per_cell), q.cells["host"].nunique(), q.where("busy")
     return (f"{plural(n, 'cell')}" + (f" from {plural(hosts, 'host')}" if hosts > 1 else "")
-            + f"; {load_words(q)}; the three CPU sources agree in "
+            + f"; {load_words(q)}; the CPU sources agree in "
             f"{int(q.per_cell['agree'].sum())} of {n} cells; "
             f"{plural(int(q.per_cell['flagged'].sum()), 'cell')} flagged; other work used "
             f"more than {fmt(q.thresholds['other_busy_pct'])} % of the server's CPUs in "
@@ -117,12 +119,13 @@ def sources_words(q: Quality) -> str:
     pc, t = q.per_cell, q.thresholds
     n, disagree = len(pc), pc[~pc["agree"]]
     most = {src: pc.loc[pc[f"{src}_checked"], f"{src}_dev_pct"].abs().max()
-            for src in ("top", "ticks")}
-    return (f"CPU sources: top and utime + stime ticks, where held to schedstat (below), "
-            f"agree with it (within {fmt(t['agree_rel_pct'])} % or {fmt(t['agree_abs_s'])} "
-            "CPU-s, plus the source's tick resolution: one 10 ms tick per process or thread "
-            f"over the window) in {n - len(disagree)} of {n} cells; there, top deviates by "
-            f"{fmt(most['top'])} % at most and ticks by {fmt(most['ticks'])} %"
+            for src in HELD_SOURCES}
+    return (f"CPU sources: top, utime + stime ticks and the cell's cgroup, where held to "
+            f"schedstat (below), agree with it (within {fmt(t['agree_rel_pct'])} % or "
+            f"{fmt(t['agree_abs_s'])} CPU-s, plus the source's tick resolution: one 10 ms tick "
+            f"per process or thread over the window) in {n - len(disagree)} of {n} cells; "
+            f"there, top deviates by {fmt(most['top'])} % at most, ticks by "
+            f"{fmt(most['ticks'])} % and the cgroup by {fmt(most['cgroup'])} %"
             + (f"; disagreeing: {'; '.join(disagree['name'])}." if len(disagree) else "."))
 
 
@@ -197,6 +200,7 @@ def quality_long(q: Quality, expected: list[int]) -> list[str]:
         f"{pc['achieved_ratio_mean'].mean():.4f} (load_tolerance: "
         f"{distinct(q.cells['load_tolerance'])}).",
         sources_words(q),
+        cgroup_words(q),
         hidden_words(q),
         f"top frames without a server row, counted as 0 %: "
         f"{int(pc['cpu_top_frames_zero'].sum())} of {int(pc['top_frames'].sum())} frames, "

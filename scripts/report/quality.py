@@ -1,5 +1,5 @@
 """The data's quality and the environment, as facts: one row per cell (load
-accuracy, agreement of the three CPU sources, other work on the server's
+accuracy, agreement of the CPU sources, other work on the server's
 CPUs, flags), one per host, and the counts the report states about them.
 No words and no HTML here."""
 
@@ -9,8 +9,9 @@ import pandas as pd
 
 from scripts.analyse.selection import vcpu_levels
 from scripts.analyse.stats import GROUP
-from scripts.core.flags import (AGREE_ABS_S, AGREE_REL, AUX_BUSY_FLAG_PCT, FLAGS, NOISE_FLAGS,
-                                OTHER_BUSY_PCT, QUIET_BUSY_PCT, STEAL_FLAG_PCT, flag_reasons)
+from scripts.core.flags import (AGREE_ABS_S, AGREE_REL, AUX_BUSY_FLAG_PCT, FLAGS, HELD_SOURCES,
+                                NOISE_FLAGS, OTHER_BUSY_PCT, QUIET_BUSY_PCT, STEAL_FLAG_PCT,
+                                flag_reasons)
 
 # The cells columns the report reads beyond those scripts.analyse.stats needs.
 CELL_COLUMNS = [
@@ -24,7 +25,8 @@ CELL_COLUMNS = [
     "ticks_checked", "top_hidden_pct", "ticks_hidden_pct", "top_zero_rows",
     "loadgen_cadence_ratio", "server_cpu_s_schedstat", "lock_wait_s", "quiet_wait_s",
     "server_cpus_busy_before_pct", "server_cpus_other_pct", "retries", "cadence_tolerance",
-    *FLAGS,
+    "server_cpu_source", "cgroup_mechanism", "cgroup_why_none", "cgroup_checked",
+    "server_cpu_s_exited", *FLAGS,
 ]
 
 
@@ -34,7 +36,7 @@ def deviation_pct(cells: pd.DataFrame, source: str) -> pd.Series:
 
 
 def cell_quality(cells: pd.DataFrame) -> pd.DataFrame:
-    """One row per cell: load accuracy, agreement of the three CPU sources,
+    """One row per cell: load accuracy, agreement of the CPU sources,
     other work on the server's CPUs, and the dataset's flags."""
     q = cells[GROUP + ["repetition", "host", "achieved_ratio_min", "achieved_ratio_mean",
                        "achieved_ratio_max", "load_tolerance", "server_cpu_pct_top",
@@ -42,9 +44,12 @@ def cell_quality(cells: pd.DataFrame) -> pd.DataFrame:
                        "server_cpus_softirq_pct", "server_cpus_steal_pct",
                        "aux_cpus_busy_pct", "loadgen_cpu_pct", "server_threads_exited",
                        "cpu_top_frames_zero", "top_frames", "top_checked", "ticks_checked",
-                       "top_hidden_pct", "top_zero_rows", "flagged"]].copy()
-    q["top_dev_pct"] = deviation_pct(cells, "top")
-    q["ticks_dev_pct"] = deviation_pct(cells, "ticks")
+                       "top_hidden_pct", "top_zero_rows", "flagged", "server_cpu_source",
+                       "cgroup_mechanism", "cgroup_why_none", "cgroup_checked"]].copy()
+    for source in HELD_SOURCES:
+        q[f"{source}_dev_pct"] = deviation_pct(cells, source)
+    # The share of the cell's CPU in tasks that exited in the window.
+    q["exited_pct"] = 100 * cells["server_cpu_s_exited"] / cells["server_cpu_s"]
     q["agree"] = ~cells["flag_sources"]
     q["below_target"] = cells["achieved_ratio_min"] < 1 - cells["load_tolerance"]
     q["other_busy_pct"] = cells["server_cpus_other_pct"]

@@ -7,6 +7,7 @@ from typing import Callable
 import pandas as pd
 
 from scripts.analyse.stats import COLUMNS
+from scripts.core.flags import HELD_SOURCES
 from scripts.report.costs import GO_CATEGORIES, SWITCH_CATEGORIES, Costs
 from scripts.report.costs_text import BETWEEN, PLACEMENT_TEXT, agrees, interval
 from scripts.report.data_text import when
@@ -72,7 +73,7 @@ def summary_table(summary: pd.DataFrame) -> Table:
 
 def agree_cell(r) -> str:
     """yes or NO, and which sources were left out of the check."""
-    out = [src for src in ("top", "ticks") if not r[f"{src}_checked"]]
+    out = [src for src in HELD_SOURCES if not r[f"{src}_checked"]]
     return ("yes" if r["agree"] else "NO") + (f" ({' and '.join(out)} out)" if out else "")
 
 
