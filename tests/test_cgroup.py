@@ -103,10 +103,10 @@ def test_clients_that_come_and_go_are_lost_by_schedstat_and_kept_by_the_cgroup(
     try:
         port = int(wait_for_file(ready, server))
         pid = int(subprocess.check_output(["pgrep", "-P", str(server.pid)]))
-        start = sample(pid, None, group)
+        start = sample(pid, None, group, (0,))
         churn(port, clients=12, megabytes=8)
         time.sleep(0.2)  # the last client's process ends
-        end = sample(pid, None, group)
+        end = sample(pid, None, group, (0,))
         server.terminate()
         server.wait(timeout=10)
     finally:

@@ -116,6 +116,12 @@ def cell_row(server: str, vcpus: int, clients: int, rep: int, pct: float,
         "top_resolution_pct": 0.1, "ticks_resolution_pct": 0.1,
         "top_allowed_pct": 0.6, "ticks_allowed_pct": 0.6,
         "cgroup_checked": True, "cgroup_allowed_pct": 0.5,
+        # A VM's host checks: no cpufreq, no throttling counters, no swap.
+        "host_freq_mhz": math.nan, "host_freq_moved_pct": math.nan, "host_governor": "",
+        "host_governor_changed": False, "host_throttle_events": math.nan,
+        "host_swap_pages": 0.0, "smt_shared": False, "idle_cpus": "",
+        "host_not_exposed": "cpufreq frequency, cpufreq governor, throttling counters",
+        "flag_throttled": False, "flag_swap": False, "flag_freq": False,
         "ticks_hidden_pct": 0.0, "top_zero_rows": 0, "ticks_zero_threads": 0,
         "lock_wait_s": 0.0, "quiet_wait_s": 0.0, "server_cpus_busy_before_pct": 0.0,
         "server_cpus_other_pct": 0.0, "flag_other_work": False, "retries": 0,
@@ -510,6 +516,10 @@ def test_retried_and_still_disturbed_cells_are_counted(tmp_path):
             "(cgroup2: cannot make /x: Permission denied)") in text
     assert ("Tasks exited inside the window in 1 cell (at least 1 % of their CPU): there they "
             "took 25.0 % of the cell's CPU") in text
+    assert (f"Host checks over each window: pages swapped in 0 of {n} windows; SMT: a core "
+            "shared with the load generator in 0 cells. Nothing to read on this host for: "
+            "cpufreq frequency (every cell), cpufreq governor (every cell) and throttling "
+            "counters (every cell), so those were not checked.") in text
 
 
 def test_text_is_escaped_by_the_template(tmp_path):

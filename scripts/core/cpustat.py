@@ -17,6 +17,15 @@ def cpu_list(cpus) -> str:
     return ",".join(str(c) for c in cpus)
 
 
+def cpu_range_list(text: str) -> list[int]:
+    """The kernel's list form, as sysfs writes it: "0-2,5" -> [0, 1, 2, 5]."""
+    cpus = []
+    for part in text.split(","):
+        low, _, high = part.partition("-")
+        cpus.extend(range(int(low), int(high or low) + 1))
+    return cpus
+
+
 def cpu_stat_delta(start: dict, end: dict, cpus: list[int]) -> dict[str, int]:
     """Per-field clock ticks of the given CPUs over the window."""
     return {f: sum(end[f"cpu{c}"][f] - start[f"cpu{c}"][f] for c in cpus)

@@ -27,6 +27,9 @@ HELD_SOURCES = ("top", "ticks", "cgroup")
 # (docs/method.md). Cells measured before the tolerance was a setting
 # were held to this one.
 EARLIER_CADENCE_TOLERANCE = 0.2
+# A server CPU whose frequency moved more than this between the window's
+# ends (or whose governor changed) ran the window at another speed.
+FREQ_MOVED_PCT = 10.0
 # Above this share of the server's CPUs, other processes ran on them during
 # the window (scripts.measure records their CPU time).
 OTHER_BUSY_PCT = 10.0
@@ -41,10 +44,12 @@ FLAGS = {"shared_cpus": "shared CPUs", "flag_steal": "steal",
          "flag_other_work": "other work on the server's CPUs",
          "flag_aux_busy": "load generator busy", "flag_sources": "CPU sources disagree",
          "flag_cadence": "load cadence missed", "flag_server_stderr": "server's stderr cut",
-         "flag_escaped": "processes left the server's tree"}
+         "flag_escaped": "processes left the server's tree",
+         "smt_shared": "a core shared with the load generator", "flag_throttled": "throttled",
+         "flag_swap": "swapping", "flag_freq": "CPU frequency moved"}
 # The flags of a disturbed host rather than of the cell: measuring again
 # may clear them (scripts.measure --retries).
-NOISE_FLAGS = ("flag_steal", "flag_other_work")
+NOISE_FLAGS = ("flag_steal", "flag_other_work", "flag_throttled", "flag_swap")
 
 
 @dataclass(frozen=True)
@@ -96,6 +101,9 @@ TESTS = {
     # No test: CPUs are shared only when asked for, and meta.json says so.
     "shared_cpus": Flag(None, lambda row: "the server shared CPUs with the load generator "
                                           "(allow_shared_cpus)"),
+    "smt_shared": Flag(None, lambda row: "the server shared a core (SMT siblings) with the "
+                                         "load generator: the host has too few cores to keep "
+                                         "them apart"),
     "flag_sources": Flag(_sources_disagree, _sources),
     "flag_steal": Flag(
         lambda row: row["server_cpus_steal_pct"] > STEAL_FLAG_PCT,
@@ -124,12 +132,25 @@ TESTS = {
         lambda row: (f"{row['escaped_processes']} processes left the server's tree "
                      f"({row['escaped_names']}), ended with the cell: their CPU time is not in "
                      "the server's figures")),
+    "flag_throttled": Flag(
+        lambda row: row["host_throttle_events"] > 0,
+        lambda row: (f"the server's CPUs were throttled {row['host_throttle_events']:.0f} times "
+                     "in the window (thermal_throttle)")),
+    "flag_swap": Flag(
+        lambda row: row["host_swap_pages"] > 0,
+        lambda row: f"the host swapped {row['host_swap_pages']:.0f} pages in the window"),
+    "flag_freq": Flag(
+        lambda row: row["host_freq_moved_pct"] > FREQ_MOVED_PCT or row["host_governor_changed"],
+        lambda row: (f"a server CPU's frequency moved {row['host_freq_moved_pct']:.0f} % in the "
+                     f"window (above {FREQ_MOVED_PCT:g} %), or its governor changed "
+                     f"(now {row['host_governor'] or 'none'})")),
 }
 # The order the report and the measurement's log tell reasons in: the
 # cell's set-up, then what disturbed the host, then what the measurement
 # itself missed.
-REASON_ORDER = ("shared_cpus", "flag_other_work", "flag_steal", "flag_aux_busy",
-                "flag_sources", "flag_cadence", "flag_server_stderr", "flag_escaped")
+REASON_ORDER = ("shared_cpus", "smt_shared", "flag_other_work", "flag_steal", "flag_throttled",
+                "flag_swap", "flag_freq", "flag_aux_busy", "flag_sources", "flag_cadence",
+                "flag_server_stderr", "flag_escaped")
 
 
 def raised_flags(row) -> dict[str, bool]:

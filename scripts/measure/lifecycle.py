@@ -15,7 +15,7 @@ from pathlib import Path
 
 from scripts.core import cpustat, files
 from scripts.core.hostlock import HostLock
-from scripts.host import cgroup, limits, orphans, procfs
+from scripts.host import cgroup, hostcheck, limits, orphans, procfs
 from scripts.host.cgroup import CellCgroup, CgroupError
 from scripts.host.cpus import CpuPlan, plan_cpus
 from scripts.host.limits import LimitError
@@ -25,17 +25,20 @@ from scripts.measure import perfrecord, provenance, quiet, verdict
 from scripts.measure.errors import CellError, LoadMissed, say
 from scripts.measure.programs import Programs, show_stderr
 from scripts.parse import cell
+from scripts.parse.cellhost import EXPOSED_BY
 from scripts.parse.top import TopParseError
 
 
-def sample(server_pid: int, loadgen_pid: int | None, group: CellCgroup | None) -> dict:
+def sample(server_pid: int, loadgen_pid: int | None, group: CellCgroup | None,
+           server_cpus: tuple[int, ...]) -> dict:
     """The counters of the server's and loadgen's threads (none for a
     loadgen on another host), of the server's cgroup (none where the cell
-    has none) and of every CPU."""
+    has none) and of every CPU, and the host's checks of the server's."""
     return {
         "monotonic_s": time.monotonic(),
         "utc": provenance.now_utc(),
         "cgroup_cpu_ns": group.cpu_ns() if group else None,
+        "host": hostcheck.sample(server_cpus),
         "server": procfs.sample_tree(server_pid),
         "loadgen": procfs.sample_tree(loadgen_pid) if loadgen_pid else [],
         "cpu_stat": procfs.read_cpu_stat(),
@@ -103,6 +106,7 @@ class Cell:
                     self.no_profile(why)
                     return
             orphans.adopt_orphans()
+            self.say_unchecked()
             self.watchdog = Watchdog()
             self.watchdog.remove_on_death(self.work)
             try:
@@ -111,6 +115,19 @@ class Cell:
             finally:
                 self.release_cgroup()
                 self.watchdog.close()
+
+    def say_unchecked(self) -> None:
+        """The host checks with nothing to read here, said once: a VM has
+        no cpufreq, most hosts no throttling counters."""
+        missing = [EXPOSED_BY[k] for k, v in hostcheck.sample(self.plan.server).items()
+                   if v is None]
+        if missing:
+            say(f"cell {self.name}: this host exposes no {', '.join(missing)} for the "
+                f"server's CPUs ({cpustat.cpu_list(self.plan.server)}): not checked, and "
+                "recorded so")
+        if self.plan.smt_shared:
+            say(f"cell {self.name}: too few cores to keep the server's SMT siblings apart "
+                "from the load generator's: the cell is flagged")
 
     def make_cgroup(self) -> None:
         """The cell's cgroup (scripts.host.cgroup), or why it has none,
@@ -255,9 +272,9 @@ class Cell:
         if programs.recorder:
             programs.recorder.enable()
         host_before = (time.monotonic(), procfs.process_ticks())
-        start = sample(server_pid, loadgen_pid, self.cgroup)
+        start = sample(server_pid, loadgen_pid, self.cgroup, self.plan.server)
         programs.run_top()
-        end = sample(server_pid, loadgen_pid, self.cgroup)
+        end = sample(server_pid, loadgen_pid, self.cgroup, self.plan.server)
         host_after = (time.monotonic(), procfs.process_ticks())
         if programs.recorder:
             programs.stop_recorder()

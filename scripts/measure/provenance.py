@@ -106,6 +106,10 @@ def metadata(a: argparse.Namespace, *, plan: CpuPlan, host_cpus: list[int], netw
         "server_cpus": list(plan.server),
         "aux_cpus": list(plan.aux),
         "shared_cpus": plan.shared,
+        # SMT: the server's cores' threads it does not use, left idle, and
+        # whether the host had too few cores to keep them from loadgen's.
+        "idle_cpus": list(plan.idle),
+        "smt_shared": plan.smt_shared,
         "gomaxprocs": summary.get("gomaxprocs"),
         # How much the server wrote to stderr, and how much of it was cut;
         # the processes that left its tree, ended with it.

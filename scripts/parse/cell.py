@@ -20,6 +20,7 @@ import pandas as pd
 from scripts.core.files import read_tail, write_tables
 from scripts.core.flags import FLAGS, raised_flags
 from scripts.core.study import KEYS
+from scripts.parse.cellhost import host_columns
 from scripts.parse.cellload import latency_columns, load_columns, loadgen_columns, server_reads
 from scripts.parse.cellsetup import (fill_dimensions, identity_columns, measurement_columns,
                                      placement_columns, server_stderr_columns, settings_columns)
@@ -144,6 +145,7 @@ def parse_cell(raw: Path) -> dict[str, pd.DataFrame]:
         **latency_columns(stats),
         **loadgen_columns(stats, loadgen_cpu_pct(samples, cpu.per_s)),
         **cpus_columns(meta, samples, cpu),
+        **host_columns(samples, meta),
         **placement_columns(meta, net),
         **server_stderr_columns(meta),
         **agreement_columns(cpu, procs),

@@ -7,7 +7,7 @@ import pandas as pd
 from scripts.analyse.stats import GROUP
 from scripts.core.flags import HELD_SOURCES
 from scripts.report.facts import Certainty
-from scripts.report.host_text import cgroup_words
+from scripts.report.host_text import cgroup_words, host_check_words
 from scripts.report.quality import Quality, utc
 from scripts.report.words import CONFIDENCE_TEXT, commas, counts, distinct, fmt, listing, plural
 
@@ -201,6 +201,7 @@ def quality_long(q: Quality, expected: list[int]) -> list[str]:
         f"{distinct(q.cells['load_tolerance'])}).",
         sources_words(q),
         cgroup_words(q),
+        host_check_words(q),
         hidden_words(q),
         f"top frames without a server row, counted as 0 %: "
         f"{int(pc['cpu_top_frames_zero'].sum())} of {int(pc['top_frames'].sum())} frames, "
@@ -210,7 +211,9 @@ def quality_long(q: Quality, expected: list[int]) -> list[str]:
         retries_words(q),
         f"Flagged cells (shared CPUs, steal above {fmt(t['steal_pct'])} %, other work above "
         f"{fmt(t['other_busy_pct'])} % of the server's CPUs, load generator's "
-        f"CPUs above {fmt(t['aux_busy_pct'])} % busy, CPU sources that disagree, loadgen "
+        f"CPUs above {fmt(t['aux_busy_pct'])} % busy, CPU sources that disagree, a core shared "
+        "with the load generator, throttling, swapping, a CPU frequency that moved more than "
+        f"{fmt(t['freq_moved_pct'])} % or a governor that changed, loadgen "
         f"below {distinct((f'{100 * (1 - c):g}' for c in q.cells['cadence_tolerance']), ' or ')}"
         " % of its write "
         f"cadence): {len(flagged)}"

@@ -1,8 +1,10 @@
-"""What the cells' cgroups kept and ended, in words: the source the
-figures take and the time it holds that the survivors' schedstat lost."""
+"""What the cells' cgroups kept and what the host checks found, in words:
+the source the figures take and the time it holds that the survivors'
+schedstat lost; the CPUs' frequency, throttling, swap and SMT, and the
+checks this host gave nothing to read for."""
 
 from scripts.report.quality import Quality
-from scripts.report.words import distinct, listing, plural, span
+from scripts.report.words import distinct, fmt, listing, plural, span
 
 # Below this share of a cell's CPU, the cgroup's excess over schedstat is
 # the two samples' skew, not tasks that came and went.
@@ -36,3 +38,41 @@ def cgroup_words(q: Quality) -> str:
                  "the cell's CPU, which the cgroup kept and top, ticks and schedstat of the "
                  "threads alive at both ends lose")
     return text + "."
+
+
+def not_exposed_words(pc) -> str:
+    """The checks with nothing to read, and in how many cells."""
+    n = len(pc)
+    names = [name for text in pc["host_not_exposed"] for name in text.split(", ") if name]
+    seen = {name: names.count(name) for name in dict.fromkeys(names)}
+    return listing(f"{name} ({'every cell' if k == n else f'{k} of {n} cells'})"
+                   for name, k in seen.items())
+
+
+def host_check_words(q: Quality) -> str:
+    """What the host checks found over the cells' windows."""
+    pc, t = q.per_cell, q.thresholds
+    parts = []
+    freq = pc.dropna(subset=["host_freq_mhz"])
+    if len(freq):
+        moved, mhz = freq[freq["flag_freq"]], freq["host_freq_mhz"]
+        parts.append(f"the server's CPUs ran at {span(mhz.min(), mhz.max(), ' MHz')} (governor "
+                     f"{distinct(freq['host_governor'])}); the frequency moved more than "
+                     f"{fmt(t['freq_moved_pct'])} % or the governor changed in "
+                     f"{plural(len(moved), 'cell')}")
+    throttle = pc.dropna(subset=["host_throttle_events"])
+    if len(throttle):
+        parts.append(f"throttled in {len(throttle[throttle['flag_throttled']])} of "
+                     f"{plural(len(throttle), 'cell')} with throttling counters")
+    swap = pc.dropna(subset=["host_swap_pages"])
+    if len(swap):
+        swapped = swap[swap["flag_swap"]]
+        parts.append(f"pages swapped in {len(swapped)} of {plural(len(swap), 'window')}")
+    idle, split = pc[pc["idle_cpus"] != ""], pc[pc["smt_shared"]]
+    parts.append("SMT: " + (f"the server's cores kept whole in {plural(len(idle), 'cell')} "
+                            "(their unused siblings left idle), " if len(idle) else "")
+                 + f"a core shared with the load generator in {plural(len(split), 'cell')}")
+    missing = not_exposed_words(pc)
+    text = "Host checks over each window: " + "; ".join(parts)
+    return text + (f". Nothing to read on this host for: {missing}, so those were not "
+                   "checked." if missing != "none" else ".")

@@ -9,10 +9,13 @@ import pandas as pd
 
 from scripts.analyse.selection import vcpu_levels
 from scripts.analyse.stats import GROUP
-from scripts.core.flags import (AGREE_ABS_S, AGREE_REL, AUX_BUSY_FLAG_PCT, FLAGS, HELD_SOURCES,
-                                NOISE_FLAGS, OTHER_BUSY_PCT, QUIET_BUSY_PCT, STEAL_FLAG_PCT,
-                                flag_reasons)
+from scripts.core.flags import (AGREE_ABS_S, AGREE_REL, AUX_BUSY_FLAG_PCT, FLAGS, FREQ_MOVED_PCT,
+                                HELD_SOURCES, NOISE_FLAGS, OTHER_BUSY_PCT, QUIET_BUSY_PCT,
+                                STEAL_FLAG_PCT, flag_reasons)
 
+# What the host checks recorded (scripts.parse.cellhost).
+HOST_COLUMNS = ["host_freq_mhz", "host_freq_moved_pct", "host_governor", "host_throttle_events",
+                "host_swap_pages", "host_not_exposed", "smt_shared", "idle_cpus"]
 # The cells columns the report reads beyond those scripts.analyse.stats needs.
 CELL_COLUMNS = [
     "host", "started_utc", "ended_utc", "kernel", "cpu_model", "host_cpus", "aux_cpus",
@@ -26,7 +29,7 @@ CELL_COLUMNS = [
     "loadgen_cadence_ratio", "server_cpu_s_schedstat", "lock_wait_s", "quiet_wait_s",
     "server_cpus_busy_before_pct", "server_cpus_other_pct", "retries", "cadence_tolerance",
     "server_cpu_source", "cgroup_mechanism", "cgroup_why_none", "cgroup_checked",
-    "server_cpu_s_exited", *FLAGS,
+    "server_cpu_s_exited", *HOST_COLUMNS, *FLAGS,
 ]
 
 
@@ -45,7 +48,8 @@ def cell_quality(cells: pd.DataFrame) -> pd.DataFrame:
                        "aux_cpus_busy_pct", "loadgen_cpu_pct", "server_threads_exited",
                        "cpu_top_frames_zero", "top_frames", "top_checked", "ticks_checked",
                        "top_hidden_pct", "top_zero_rows", "flagged", "server_cpu_source",
-                       "cgroup_mechanism", "cgroup_why_none", "cgroup_checked"]].copy()
+                       "cgroup_mechanism", "cgroup_why_none", "cgroup_checked", *HOST_COLUMNS,
+                       "flag_throttled", "flag_swap", "flag_freq"]].copy()
     for source in HELD_SOURCES:
         q[f"{source}_dev_pct"] = deviation_pct(cells, source)
     # The share of the cell's CPU in tasks that exited in the window.
@@ -93,6 +97,7 @@ def quality(cells: pd.DataFrame, expected: list[int]) -> Quality:
     return Quality(cells, cell_quality(cells), measured, missing,
                    twice[twice.map(len) > 1].to_dict(),
                    {"agree_rel_pct": 100 * AGREE_REL, "agree_abs_s": AGREE_ABS_S,
+                    "freq_moved_pct": FREQ_MOVED_PCT,
                     "other_busy_pct": OTHER_BUSY_PCT, "steal_pct": STEAL_FLAG_PCT,
                     "aux_busy_pct": AUX_BUSY_FLAG_PCT,
                     "quiet_pct": QUIET_BUSY_PCT})
