@@ -17,7 +17,7 @@ import pytest
 from conftest import REPO
 
 from scripts.core.hostlock import LOCK_PATH, HostLock
-from scripts.host import orphans
+from scripts.host import cgroup, orphans
 from scripts.host.cpus import plan_cpus
 from scripts.parse.cell import parse_cell
 
@@ -69,7 +69,7 @@ def temp_folders() -> set[Path]:
 def test_kill_9_of_the_measuring_process_leaves_nothing_running(bin_dir, tmp_path):
     """During a profile's window: the server, loadgen, top and perf record
     all end at once, and the cell's partial output (perf.data growing in
-    it), perf's FIFOs and top's home go with them."""
+    it), perf's FIFOs, top's home and the cell's cgroup go with them."""
     out = tmp_path / "cell"
     temp_before = temp_folders()
     proc = start_measure(bin_dir, out, 16, 30, "--profile-event", "auto")
@@ -91,6 +91,12 @@ def test_kill_9_of_the_measuring_process_leaves_nothing_running(bin_dir, tmp_pat
             time.sleep(0.02)
         assert not Path(f"{out}.partial").exists()
         assert temp_folders() - temp_before == set()
+        # The cell's cgroup, ended and removed by the watchdog too.
+        dirs = cgroup.host_dirs()
+        while (cgroup.cell_dirs(dirs, "2") or cgroup.cell_dirs(dirs, "cpuacct")) \
+                and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert cgroup.cell_dirs(dirs, "2") == cgroup.cell_dirs(dirs, "cpuacct") == []
     finally:
         for pid in of_cell(out):
             os.kill(pid, signal.SIGKILL)

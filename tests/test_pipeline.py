@@ -61,13 +61,16 @@ def test_nothing_else_ran_during_a_measurement(measured):
         assert not any(start < written < end for start, end in windows)
 
 
-def test_three_cpu_sources_agree(measured):
-    """top, schedstat and utime+stime over the window agree on every real
-    cell, within the bounds the report holds every cell to."""
+def test_cpu_sources_agree(measured):
+    """top, schedstat, utime+stime and the cell's cgroup over the window
+    agree on every real cell, within the bounds the report holds every
+    cell to; the cgroup, which this host allows, is every cell's figure."""
     cells = pd.read_parquet(measured / "results/dataset/cells.parquet")
+    assert set(cells["server_cpu_source"]) == {"cgroup"}
+    assert (cells["server_cpu_s"] == cells["server_cpu_s_cgroup"]).all()
     for _, cell in cells.iterrows():
         ref = cell["server_cpu_s_schedstat"]
-        for src in ("top", "ticks"):
+        for src in ("top", "ticks", "cgroup"):
             diff = abs(cell[f"server_cpu_s_{src}"] - ref)
             assert diff <= max(AGREE_REL * ref, AGREE_ABS_S), (cell["server"], cell["clients"], src)
 
@@ -194,6 +197,9 @@ def test_snakemake_report_works(measured, tmp_path):
     page = out.read_text()
     assert "h1_cpu.svg" in page, res.stdout[-2000:]
     assert "summary.csv" in page
+    # It opens with the workflow's description, filled in from the config.
+    assert "papaya-bench measures what a server" in page
+    assert "This run measured servers papayachat, goroutines at vCPUs 1" in page
 
 
 def measure_beside(measured: Path, tmp_path: Path, key: str, values: list[str],
