@@ -1,8 +1,15 @@
 # papaya-bench: the CPU cost of a server's concurrency model.
-# Run: snakemake --cores 1 [--config vcpus=4 ...]; keys in config/config.yaml.
+# Run: snakemake --cores 1 [--config vcpus=4 ...]; keys in config/README.md.
+from snakemake.utils import min_version
+
+min_version("9.0")
 
 
 configfile: "config/config.yaml"
+
+
+# The description `snakemake --report` opens with.
+report: "workflow/report/workflow.rst"
 
 
 include: "workflow/rules/common.smk"

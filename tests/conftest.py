@@ -14,6 +14,7 @@ from pathlib import Path
 
 import psutil
 import pytest
+import yaml
 
 from scripts.measure import programs as measure_programs
 
@@ -135,10 +136,21 @@ def assert_all_gone(procs: list[psutil.Process], timeout: float = 5) -> None:
 # ---- the pipeline, run for real in a copy of the repo ----
 
 SNAKEMAKE = [sys.executable, "-m", "snakemake"]
-# Profiles off but for the tests that ask for them (test_profiles.py): each
-# costs a cell's time again.
-TINY = ["servers=[papayachat,goroutines]", "vcpus=1", "clients=[1,8]",
-        "repetitions=1", "top_frames=3", "warmup=0.5", "profile=false", "switch_runs=2"]
+# The tiny matrix, as --config items: profiles off but for the tests that
+# ask for them (test_profiles.py), as each costs a cell's time again.
+TINY_CONFIG = REPO / ".test" / "config" / "config.yaml"
+
+
+def config_items(path: Path) -> list[str]:
+    """A config file's keys as Snakemake's --config items (key=value)."""
+    def value(v) -> str:
+        if isinstance(v, list):
+            return "[" + ",".join(map(value, v)) + "]"
+        return str(v).lower() if isinstance(v, bool) else str(v)
+    return [f"{key}={value(v)}" for key, v in yaml.safe_load(path.read_text()).items()]
+
+
+TINY = config_items(TINY_CONFIG)
 
 
 def copy_repo(dest: Path) -> Path:

@@ -6,6 +6,7 @@ import pytest
 import yaml
 
 from conftest import REPO
+from scripts.core import configdoc
 from scripts.core.config import ConfigError, check, check_command, typed
 
 SCHEMA = yaml.safe_load((REPO / "workflow/schemas/config.schema.yaml").read_text())
@@ -98,3 +99,16 @@ def test_a_server_command_that_cannot_run_is_refused_before_any_job(command, say
 @pytest.mark.parametrize("command", [c["command"] for c in CONFIG["server_defs"].values()])
 def test_every_declared_server_command_passes(command):
     check_command("declared", command)
+
+
+def test_config_readme_lists_every_key_as_the_schema_and_defaults_say():
+    """config/README.md's table is made from the schema and config.yaml; a
+    key added to either without the page is caught here."""
+    page = configdoc.PAGE.read_text()
+    schema, defaults = (yaml.safe_load(p.read_text())
+                        for p in (configdoc.SCHEMA, configdoc.DEFAULTS))
+    assert configdoc.page_with_table(page, schema, defaults) == page
+    assert all(f"| `{key}` |" in page for key in schema["properties"])
+    schema["properties"]["new_key"] = {"description": "a key without its row"}
+    assert configdoc.main(["--check"]) == 0
+    assert configdoc.page_with_table(page, schema, defaults) != page
