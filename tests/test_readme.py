@@ -30,6 +30,7 @@ README = {
     f"{SNAKEMAKE} --cores 1 --config servers=goroutines clients=[1,64] repetitions=5": (
         "run", ["-n"]),
     f"{SNAKEMAKE} -n": ("run", []),
+    f"{SNAKEMAKE} --cores 2 --configfile .test/config/config.yaml": ("run", ["-n"]),
     f"{SNAKEMAKE} --cores 1 --config servers=all": ("run", ["-n"]),
     f"{SNAKEMAKE} --cores 1 --config write_interval=[1100us,550us,2200us,4400us]": (
         "run", ["-n"]),
@@ -41,7 +42,7 @@ README = {
         "run", []),  # merging measures nothing: run for real on three copies
     f"{SNAKEMAKE} --profile workflow/profiles/slurm --config vcpus=[1,2,4]": (
         "skip", "needs a Slurm cluster: tests/test_slurm.py runs the profile on a real "
-                "one-node Slurm"),
+                "two-node Slurm"),
     f"{SNAKEMAKE} --cores 1 --config loadgen_host=bench@vm2 server_address=10.0.0.5 "
     "remote_loadgen=/home/bench/papaya-bench/build/bin/loadgen": ("run", ["-n"]),
     f"{SNAKEMAKE} --cores 1 --config 'import=[data/study-2022]'": ("run", ["-n"]),

@@ -116,8 +116,10 @@ def metadata(a: argparse.Namespace, *, plan: CpuPlan, host_cpus: list[int], netw
         **ended,
         "port": port,
         "network": network,
-        # Set when the cell ran as a Slurm job (the cluster profile).
+        # Set when the cell ran as a Slurm job (the cluster profile), with
+        # the node Slurm ran it on (its host name may differ).
         "slurm_job_id": os.environ.get("SLURM_JOB_ID"),
+        "slurm_node": os.environ.get("SLURMD_NODENAME"),
         "settings": settings(a),
         "versions": versions(a),
         # The lock's wait, and what had to be cleared before the cell.

@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
-# Start a real single-node Slurm cluster on this machine, so that the test
-# suite and CI can run the pipeline through `snakemake --executor slurm`
-# against the same sbatch/squeue/srun a real cluster has, not a mock.
+# Start a real Slurm cluster of several nodes on this machine, so that the
+# test suite and CI can run the pipeline through `snakemake --executor slurm`
+# against the same sbatch/squeue/srun a real cluster has, not a mock. Each
+# node is a slurmd in a UTS namespace of its own, named papaya-n1,
+# papaya-n2...: a job on it sees that host name, and each listens on a port
+# of its own. The nodes share this machine's CPUs and file system, as the
+# nodes of a real cluster share a file system.
 #
 #   sudo workflow/slurm/start-local-slurm.sh     # idempotent
 #   workflow/slurm/stop-local-slurm.sh           # undo: stops what this started
@@ -12,12 +16,15 @@
 # daemon is started by hand and tracked through its pid file.
 #
 # Environment (all optional):
+#   PAPAYA_SLURM_NODES    how many nodes (default 2).
 #   PAPAYA_SLURM_LEVELS   vCPU levels to make partitions for (default
-#                         "1 2 4"); a level V gets partition vcpusV only if
-#                         the node has at least V+1 CPUs (a cell pins its
-#                         server to V CPUs and needs one more for the load
-#                         generator, see scripts/host/cpus.py); vcpus1 always
-#                         exists, so even a 1-CPU machine has a partition.
+#                         "1 2 4"), each on the next node in turn (vcpus1 on
+#                         papaya-n1, vcpus2 on papaya-n2...); a level V gets
+#                         partition vcpusV only if the machine has at least V
+#                         CPUs (a cell pins its server to V CPUs and needs one
+#                         more for the load generator unless allow_shared_cpus,
+#                         see scripts/host/cpus.py); vcpus1 always exists, so
+#                         even a 1-CPU machine has a partition.
 #   PAPAYA_SLURM_WAIT     seconds to wait for the node to become idle (30).
 set -euo pipefail
 
@@ -33,10 +40,17 @@ MUNGE_KEY=/etc/munge/munge.key
 # was already serving something else on this machine is left alone.
 TRACK_DIR=/run/papaya-slurm
 CTLD_PID=/run/slurmctld.pid
-SLURMD_PID=/run/slurmd.pid
+# One pid file, spool folder and log per node: Slurm puts the node's name
+# for %n.
+SLURMD_PIDS=/run/slurmd-%n.pid
 MUNGED_PID=$MUNGE_RUN/munged.pid
 WAIT=${PAPAYA_SLURM_WAIT:-30}
 LEVELS=${PAPAYA_SLURM_LEVELS:-1 2 4}
+NODES=${PAPAYA_SLURM_NODES:-2}
+# The nodes' names resolve to this machine through this line of /etc/hosts.
+HOSTS_MARK="# papaya-bench: local Slurm nodes"
+# slurmd's default port; node i listens on SLURMD_PORT + i - 1.
+SLURMD_PORT=6818
 
 log() { printf 'start-local-slurm: %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }
@@ -93,15 +107,22 @@ if [ ${#need[@]} -gt 0 ]; then
     [ $ok -eq 1 ] || die "apt-get install ${pkgs[*]} failed"
 fi
 
-node=$(hostname -s)
-[ -n "$node" ] || die "hostname -s is empty"
+[[ $NODES =~ ^[1-9][0-9]?$ ]] || die "PAPAYA_SLURM_NODES must be 1 to 99, not '$NODES'"
+host=$(hostname -s)
+[ -n "$host" ] || die "hostname -s is empty"
+nodes=()
+for i in $(seq "$NODES"); do nodes+=("papaya-n$i"); done
 
-# slurmctld and slurmd find each other by this name; a container's hostname
-# often has no /etc/hosts entry, and then both fail with a resolver error.
-if ! getent hosts "$node" >/dev/null; then
-    log "adding '127.0.0.1 $node' to /etc/hosts"
-    printf '127.0.0.1 %s\n' "$node" >>/etc/hosts
+# slurmctld and slurmd find each other by these names; a container's
+# hostname often has no /etc/hosts entry, and then both fail with a resolver
+# error. /etc/hosts is rewritten in place: in a container it is often a bind
+# mount, which cannot be replaced.
+if ! getent hosts "$host" >/dev/null; then
+    log "adding '127.0.0.1 $host' to /etc/hosts"
+    printf '127.0.0.1 %s\n' "$host" >>/etc/hosts
 fi
+others=$(grep -vF "$HOSTS_MARK" /etc/hosts || true)
+printf '%s\n127.0.0.1 %s %s\n' "$others" "${nodes[*]}" "$HOSTS_MARK" >/etc/hosts
 
 # --- munge ------------------------------------------------------------------
 mkdir -p "$TRACK_DIR"
@@ -145,29 +166,38 @@ if [ -z "$mem" ] || [ -z "$cpus" ]; then die "cannot parse 'slurmd -C': $hw"; fi
 [ "$cpus" -eq "$(nproc)" ] || log "note: slurmd -C sees $cpus CPUs, nproc says $(nproc); using slurmd's"
 mem=$(( mem * 95 / 100 ))
 # Keep the topology slurmd detected (Boards/Sockets/Cores/Threads), but with
-# this host's short name and the lowered memory.
-node_line=$(sed -e "s/^NodeName=[^ ]*/NodeName=$node/" -e "s/RealMemory=[0-9]*/RealMemory=$mem/" <<<"$hw")
+# each node's name, address and port, and the lowered memory.
+node_lines=""
+for i in "${!nodes[@]}"; do
+    node_lines+=$(sed -e "s/^NodeName=[^ ]*/NodeName=${nodes[$i]} NodeAddr=127.0.0.1 Port=$(( SLURMD_PORT + i ))/" \
+                      -e "s/RealMemory=[0-9]*/RealMemory=$mem/" <<<"$hw")" State=UNKNOWN"$'\n'
+done
 
-partitions="PartitionName=vcpus1 Nodes=$node Default=YES MaxTime=INFINITE State=UP"
+# Each level on the next node in turn: what a cluster with one partition
+# of its own nodes per vCPU level looks like.
+partitions="PartitionName=vcpus1 Nodes=${nodes[0]} Default=YES MaxTime=INFINITE State=UP"
+k=1
 for v in $LEVELS; do
-    if [ "$v" -le 1 ] || [ $(( v + 1 )) -gt "$cpus" ]; then continue; fi
-    partitions+=$'\n'"PartitionName=vcpus$v Nodes=$node Default=NO MaxTime=INFINITE State=UP"
+    if [ "$v" -le 1 ] || [ "$v" -gt "$cpus" ]; then continue; fi
+    partitions+=$'\n'"PartitionName=vcpus$v Nodes=${nodes[$(( k % NODES ))]} Default=NO MaxTime=INFINITE State=UP"
+    k=$(( k + 1 ))
 done
 
 new_conf=$(mktemp)
 trap 'rm -f "$new_conf"' EXIT
 cat >"$new_conf" <<EOF
 $MARKER
-# Disposable single-node test cluster; regenerated on every start.
+# Disposable test cluster of $NODES nodes on one machine; regenerated on
+# every start.
 ClusterName=papaya
-SlurmctldHost=$node
+SlurmctldHost=$host
 SlurmUser=slurm
 AuthType=auth/munge
 CredType=cred/munge
 MpiDefault=none
 # cgroup tracking needs a writable cgroup hierarchy that containers and some
 # VMs do not give; linuxproc follows the process tree instead, which is all
-# a single test node needs.
+# a test node needs.
 ProctrackType=proctrack/linuxproc
 # Bind every job step to the CPUs Slurm gave it (sched_setaffinity), so the
 # CPU count a job asked for is the number of CPUs it can run on.
@@ -194,20 +224,20 @@ AccountingStorageType=accounting_storage/none
 JobAcctGatherType=jobacct_gather/none
 JobCompType=jobcomp/none
 StateSaveLocation=$STATE_DIR
-SlurmdSpoolDir=$SLURMD_SPOOL
+SlurmdSpoolDir=$SLURMD_SPOOL/%n
 SlurmctldPidFile=$CTLD_PID
-SlurmdPidFile=$SLURMD_PID
+SlurmdPidFile=$SLURMD_PIDS
 SlurmctldLogFile=$LOG_DIR/slurmctld.log
-SlurmdLogFile=$LOG_DIR/slurmd.log
+SlurmdLogFile=$LOG_DIR/slurmd-%n.log
 SlurmctldDebug=info
 SlurmdDebug=info
-$node_line State=UNKNOWN
+$node_lines
 $partitions
 EOF
 
 install -d -m 0755 "$CONF_DIR"
 install -d -o slurm -g slurm -m 0755 /var/spool/slurmctld "$STATE_DIR" "$LOG_DIR"
-install -d -m 0755 "$SLURMD_SPOOL"
+for n in "${nodes[@]}"; do install -d -m 0755 "$SLURMD_SPOOL/$n"; done
 
 changed=1
 if [ -e "$CONF" ] && cmp -s "$new_conf" "$CONF"; then changed=0; fi
@@ -227,7 +257,9 @@ stop_pid() { # stop_pid PIDFILE COMM
 # Daemons that read an older slurm.conf would disagree with the new one
 # about the node (CPUs, memory): restart them rather than reconfigure.
 if [ $changed -eq 1 ]; then
-    stop_pid "$SLURMD_PID" slurmd
+    for pidfile in /run/slurmd.pid /run/slurmd-*.pid; do
+        [ -e "$pidfile" ] && stop_pid "$pidfile" slurmd
+    done
     stop_pid "$CTLD_PID" slurmctld
 fi
 
@@ -241,35 +273,38 @@ else
     touch "$TRACK_DIR/slurmctld"
     log "started slurmctld"
 fi
-if alive "$SLURMD_PID" slurmd; then
-    log "slurmd already running (pid $(cat "$SLURMD_PID"))"
-else
-    slurmd
-    touch "$TRACK_DIR/slurmd"
-    log "started slurmd"
-fi
-
-# --- wait until the node takes jobs -----------------------------------------
-state=""
-deadline=$(( SECONDS + WAIT ))
-while [ $SECONDS -lt $deadline ]; do
-    state=$(sinfo -h -n "$node" -o %T 2>/dev/null | head -n1 || true)
-    case $state in
-        idle|mixed|allocated) break ;;
-        # A node left DOWN or DRAINED by something earlier in this slurmctld's
-        # life; ReturnToService does not lift a drain, so do it here.
-        down*|drain*) scontrol update NodeName="$node" State=RESUME >/dev/null 2>&1 || true ;;
-    esac
-    sleep 0.5
+# slurmd takes its node's name from the host name, so each runs in a UTS
+# namespace of its own under its node's name; everything it starts (the
+# jobs) inherits it.
+for n in "${nodes[@]}"; do
+    if alive "/run/slurmd-$n.pid" slurmd; then
+        log "slurmd of $n already running (pid $(cat "/run/slurmd-$n.pid"))"
+    else
+        unshare --uts sh -c 'hostname "$1" && exec slurmd' sh "$n"
+        touch "$TRACK_DIR/slurmd-$n"
+        log "started slurmd of $n"
+    fi
 done
-case $state in
-    idle|mixed|allocated) ;;
-    *) log "node $node is '${state:-unknown}' after ${WAIT}s; last log lines:"
-       tail -n 20 "$LOG_DIR/slurmctld.log" "$LOG_DIR/slurmd.log" >&2 || true
-       exit 1 ;;
-esac
 
-log "ready: cluster papaya, node $node ($cpus CPUs, ${mem} MB) is $state"
-log "munged pid $(cat "$MUNGED_PID"), slurmctld pid $(cat "$CTLD_PID"), slurmd pid $(cat "$SLURMD_PID")"
+# --- wait until every node takes jobs --------------------------------------
+wait_node() { # wait_node NODE -> 0 once it is idle, mixed or allocated
+    local state="" deadline=$(( SECONDS + WAIT ))
+    while [ $SECONDS -lt $deadline ]; do
+        state=$(sinfo -h -n "$1" -o %T 2>/dev/null | head -n1 || true)
+        case $state in
+            idle|mixed|allocated) return 0 ;;
+            # A node left DOWN or DRAINED by something earlier in this
+            # slurmctld's life; ReturnToService does not lift a drain.
+            down*|drain*) scontrol update NodeName="$1" State=RESUME >/dev/null 2>&1 || true ;;
+        esac
+        sleep 0.5
+    done
+    log "node $1 is '${state:-unknown}' after ${WAIT}s; last log lines:"
+    tail -n 20 "$LOG_DIR/slurmctld.log" "$LOG_DIR/slurmd-$1.log" >&2 || true
+    return 1
+}
+for n in "${nodes[@]}"; do wait_node "$n" || exit 1; done
+
+log "ready: cluster papaya, nodes ${nodes[*]} (each $cpus CPUs, ${mem} MB, this machine's)"
 log "logs in $LOG_DIR; stop with workflow/slurm/stop-local-slurm.sh"
 sinfo

@@ -1,20 +1,22 @@
 #!/usr/bin/env bash
-# Stop the single-node test cluster that start-local-slurm.sh started, and
+# Stop the test cluster that start-local-slurm.sh started (every node), and
 # leave no process of it behind: CI ends with this, and a lingering slurmd or
 # job step would keep the next run's daemons from binding their ports or hold
 # CPUs a benchmark needs.
 #
 # It stops only what the start script started (recorded in /run/papaya-slurm),
 # plus slurmctld/slurmd running with the start script's slurm.conf (theirs
-# even if that record is gone), and removes that slurm.conf. A munged this
-# script did not start is left running. Running it when nothing runs is fine.
+# even if that record is gone), and removes that slurm.conf, the nodes'
+# spool folders and their /etc/hosts line. A munged this script did not
+# start is left running. Running it when nothing runs is fine.
 set -euo pipefail
 
 MARKER="# papaya-bench: written by workflow/slurm/start-local-slurm.sh"
 CONF=/etc/slurm/slurm.conf
 TRACK_DIR=/run/papaya-slurm
 CTLD_PID=/run/slurmctld.pid
-SLURMD_PID=/run/slurmd.pid
+SLURMD_SPOOL=/var/spool/slurmd
+HOSTS_MARK="# papaya-bench: local Slurm nodes"
 MUNGED_PID=/run/munge/munged.pid
 WAIT=${PAPAYA_SLURM_WAIT:-30}
 
@@ -70,7 +72,9 @@ steps() { # pids of slurmstepd processes
 ctld_ours=0
 if [ -e "$TRACK_DIR/slurmctld" ] || [ $ours_conf -eq 1 ]; then ctld_ours=1; fi
 slurmd_ours=0
-if [ -e "$TRACK_DIR/slurmd" ] || [ $ours_conf -eq 1 ]; then slurmd_ours=1; fi
+if compgen -G "$TRACK_DIR/slurmd*" >/dev/null || [ $ours_conf -eq 1 ]; then slurmd_ours=1; fi
+# Every node's slurmd (and one of an older, single-node start).
+slurmd_pids() { compgen -G "/run/slurmd*.pid" || true; }
 
 if [ $ctld_ours -eq 1 ] && pid_of "$CTLD_PID" slurmctld >/dev/null; then
     jobs=$(squeue -h -o %i 2>/dev/null || true)
@@ -86,7 +90,9 @@ if [ $ctld_ours -eq 1 ] && pid_of "$CTLD_PID" slurmctld >/dev/null; then
     done
 fi
 
-if [ $slurmd_ours -eq 1 ]; then stop slurmd "$SLURMD_PID"; fi
+if [ $slurmd_ours -eq 1 ]; then
+    for pidfile in $(slurmd_pids); do stop slurmd "$pidfile"; done
+fi
 if [ $ctld_ours -eq 1 ]; then stop slurmctld "$CTLD_PID"; fi
 
 # Steps that survived the cancel (slurmctld was already gone, or a step hung):
@@ -110,7 +116,7 @@ rm -rf "$TRACK_DIR"
 
 # Report anything of ours still alive, so a caller (CI) sees it.
 rc=0
-for pair in slurmd:$SLURMD_PID slurmctld:$CTLD_PID; do
+for pair in $(for f in $(slurmd_pids); do echo "slurmd:$f"; done) slurmctld:$CTLD_PID; do
     name=${pair%%:*}; file=${pair#*:}
     if pid=$(pid_of "$file" "$name"); then log "still running: $name (pid $pid)"; rc=1; fi
 done
@@ -120,6 +126,11 @@ done
 # asks scontrol when it loads).
 if [ $rc -eq 0 ] && [ $ours_conf -eq 1 ]; then
     rm -f "$CONF"
-    log "removed $CONF"
+    rm -rf "$SLURMD_SPOOL"/papaya-n*
+    rm -f /run/slurmd*.pid
+    # In place: in a container /etc/hosts is often a bind mount.
+    others=$(grep -vF "$HOSTS_MARK" /etc/hosts || true)
+    printf '%s\n' "$others" >/etc/hosts
+    log "removed $CONF, the nodes' spool folders and their /etc/hosts line"
 fi
 exit $rc
