@@ -40,7 +40,7 @@ def spinners_wait(n: int, window_s: float = 0.6) -> dict:
     finally:
         os.killpg(spin.pid, signal.SIGKILL)
         spin.wait()
-    return wait_columns(ServerCpu(thread_deltas(start, end), t1 - t0, t1 - t0, {}))
+    return wait_columns(ServerCpu(thread_deltas(start, end), 0, t1 - t0, t1 - t0, {}))
 
 
 def test_the_wait_for_a_cpu_grows_with_the_threads_that_share_it():

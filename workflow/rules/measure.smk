@@ -17,10 +17,9 @@ rule measure:
     resources:
         host=HOST,
         # On Slurm: the vCPU level's partition, the server's CPUs plus one
-        # for loadgen and the samplers (none with allow_shared_cpus: they
-        # share the server's), and the node to itself.
+        # for loadgen and the samplers, and the node to itself.
         slurm_partition=slurm_partition,
-        cpus_per_task=lambda w: int(w.vcpus) + (0 if config["allow_shared_cpus"] else 1),
+        cpus_per_task=lambda w: int(w.vcpus) + 1,
         slurm_extra="'--exclusive'",
         runtime=lambda w: 10 + config["top_frames"] * config["top_delay"] // 60,
     params:

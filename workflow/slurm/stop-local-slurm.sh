@@ -127,7 +127,7 @@ done
 if [ $rc -eq 0 ] && [ $ours_conf -eq 1 ]; then
     rm -f "$CONF"
     rm -rf "$SLURMD_SPOOL"/papaya-n*
-    rm -f /run/slurmd*.pid
+    rm -f /run/slurmd*.pid "$CTLD_PID"
     # In place: in a container /etc/hosts is often a bind mount.
     others=$(grep -vF "$HOSTS_MARK" /etc/hosts || true)
     printf '%s\n' "$others" >/etc/hosts
