@@ -99,7 +99,8 @@ def test_clients_that_come_and_go_are_lost_by_schedstat_and_kept_by_the_cgroup(
     ready = tmp_path / "port"
     server = start_in(group, [str(bin_dir / "rusage"), "--out", str(tmp_path / "rusage.json"),
                               "--", str(bin_dir / "papayachat"), "--port", "0",
-                              "--ready-file", str(ready)], stderr=subprocess.DEVNULL)
+                              "--ready-file", str(ready)], stdout=subprocess.DEVNULL,
+                      stderr=subprocess.DEVNULL)
     try:
         port = int(wait_for_file(ready, server))
         pid = int(subprocess.check_output(["pgrep", "-P", str(server.pid)]))
