@@ -86,17 +86,18 @@ def cpu_columns(cpu: ServerCpu, vcpus: int) -> dict:
     """The server's CPU time over top's window from each source and from
     the one its figures take, in CPU-seconds and in % of one CPU, its share
     of the machine, and the ticks' split into user and system time."""
-    pct = {**cpu.pct, "": cpu.pct[cpu.source]}
+    figure = cpu.pct[cpu.source]
     return {
-        **{f"server_cpu_s_{src}".rstrip("_"): p / 100 * cpu.top_window_s
-           for src, p in pct.items()},
-        **{f"server_cpu_pct_{src}".rstrip("_"): p for src, p in pct.items()},
+        **{f"server_cpu_s_{src}": p / 100 * cpu.top_window_s for src, p in cpu.pct.items()},
+        "server_cpu_s": figure / 100 * cpu.top_window_s,
+        **{f"server_cpu_pct_{src}": p for src, p in cpu.pct.items()},
+        "server_cpu_pct": figure,
         "server_cpu_source": cpu.source,
         # What schedstat of the threads alive at both ends lost: tasks that
         # exited in the window (about 0, the samples' skew, where none did).
         "server_cpu_s_exited": (cpu.pct["cgroup"] - cpu.pct["schedstat"]) / 100
         * cpu.top_window_s,
-        "server_machine_pct": cpu.pct[cpu.source] / vcpus,
+        "server_machine_pct": figure / vcpus,
         "server_user_s": cpu.threads["utime_s"].sum() * cpu.per_s * cpu.top_window_s,
         "server_system_s": cpu.threads["stime_s"].sum() * cpu.per_s * cpu.top_window_s,
     }

@@ -3,6 +3,8 @@ the source the figures take and the time it holds that the survivors'
 schedstat lost; the CPUs' frequency, throttling, swap and SMT, and the
 checks this host gave nothing to read for."""
 
+from collections import Counter
+
 from scripts.report.quality import Quality
 from scripts.report.words import distinct, fmt, listing, plural, span
 
@@ -43,8 +45,7 @@ def cgroup_words(q: Quality) -> str:
 def not_exposed_words(pc) -> str:
     """The checks with nothing to read, and in how many cells."""
     n = len(pc)
-    names = [name for text in pc["host_not_exposed"] for name in text.split(", ") if name]
-    seen = {name: names.count(name) for name in dict.fromkeys(names)}
+    seen = Counter(name for text in pc["host_not_exposed"] for name in text.split(", ") if name)
     return listing(f"{name} ({'every cell' if k == n else f'{k} of {n} cells'})"
                    for name, k in seen.items())
 
