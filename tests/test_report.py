@@ -512,6 +512,7 @@ def test_retried_and_still_disturbed_cells_are_counted(tmp_path):
     n = len(cells)
     assert (f"CPU figures: the cell's cgroup counter (cgroup v2 in {n - 1} cells), which "
             "counts every task") in text
+    assert "ticks − sched % cgroup − sched % agree" in text  # the per-cell table's columns
     assert ("; schedstat of the threads alive at both ends in 1 cell, which had no cgroup "
             "(cgroup2: cannot make /x: Permission denied)") in text
     assert ("Tasks exited inside the window in 1 cell (at least 1 % of their CPU): there they "

@@ -87,7 +87,7 @@ def quality_table(per_cell: pd.DataFrame) -> Table:
                     "max": "achieved_ratio_max"}, "{:.3f}".format),
         *formatted({"CPU % schedstat": "server_cpu_pct_schedstat", "top": "server_cpu_pct_top",
                     "ticks": "server_cpu_pct_ticks", "top − sched %": "top_dev_pct",
-                    "ticks − sched %": "ticks_dev_pct"}),
+                    "ticks − sched %": "ticks_dev_pct", "cgroup − sched %": "cgroup_dev_pct"}),
         ("agree", agree_cell, True),
         ("top frames at 0 %", lambda r: r["cpu_top_frames_zero"], False),
         *formatted({"softirq %": "server_cpus_softirq_pct", "other busy %": "other_busy_pct",
