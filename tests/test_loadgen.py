@@ -271,3 +271,60 @@ def test_phases_and_bursts_shape_the_arrivals(phases, burst, together, bin_dir, 
         assert concentration > 0.8, concentration
     else:
         assert concentration < 0.5, concentration
+
+
+@pytest.mark.parametrize("early", [False, True])
+def test_write_before_greeting_sends_before_the_greeting_is_read(early, bin_dir, tmp_path):
+    """A server that greets only after 0.3 s finds the first message
+    already waiting with --write-before-greeting, and nothing without."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    proc = subprocess.Popen(
+        [bin_dir / "loadgen", "--port", str(listener.getsockname()[1]), "--duration", "0.2",
+         *(["--write-before-greeting"] if early else []), "--out", str(tmp_path / "s.json")],
+        stderr=subprocess.PIPE, text=True)
+    try:
+        conn, _ = listener.accept()
+        with conn:
+            time.sleep(0.3)
+            try:
+                waiting = conn.recv(64, socket.MSG_PEEK | socket.MSG_DONTWAIT)
+            except BlockingIOError:
+                waiting = b""
+            conn.sendall(b"hello\n")
+            assert proc.wait(timeout=10) == 0, proc.stderr.read()
+    finally:
+        proc.kill()
+        proc.wait()
+        listener.close()
+    assert waiting == (b"message\n" if early else b"")
+    stats = json.loads((tmp_path / "s.json").read_text())
+    assert stats["write_before_greeting"] is early and stats["nodelay"] is False
+
+
+@pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="needs 2 CPUs to pin apart")
+def test_nagle_and_an_early_write_coalesce_the_writes_at_the_server(bin_dir, start_server,
+                                                                   tmp_path):
+    """tcpkali's way: papayachat reads 8 clients' 900 writes a second each
+    in far fewer reads; with --nodelay, one read per write again."""
+    reads = {}
+    for nodelay in (False, True):
+        (tmp_path / "papayachat.port").unlink(missing_ok=True)  # the first server's
+        server = start_server(bin_dir / "papayachat")
+        os.sched_setaffinity(server.proc.pid, {1})
+        res = subprocess.run(
+            ["taskset", "-c", "0", bin_dir / "loadgen", "--port", str(server.port),
+             "--connections", "8", "--duration", "2", "--phases", "random",
+             "--write-before-greeting", *(["--nodelay"] if nodelay else [])],
+            capture_output=True, text=True, timeout=30)
+        assert res.returncode == 0, res.stderr
+        assert server.stop() == 0
+        writes = json.loads(res.stdout)["totals"]["writes"]
+        reads[nodelay] = server.summary()["reads"] / writes
+    assert reads[False] < 0.3, reads
+    assert reads[True] > 0.9, reads
+
+
+def test_write_before_greeting_cannot_be_timed(bin_dir):
+    res = run_loadgen(bin_dir, 1, "--write-before-greeting", "--latency")
+    assert res.returncode == 2
+    assert "--write-before-greeting cannot be used with --latency" in res.stderr

@@ -37,6 +37,19 @@ def test_a_named_shape_keeps_its_own_settings():
     assert got["tcp"].interval_s == pytest.approx(1.66e-3)
 
 
+def test_a_named_shape_may_write_early_with_or_without_nagle():
+    config = {**BASE, "write_interval": ["kali"], "reply": [False, True],
+              "load_defs": {"kali": {"write_interval": "1370us", "phases": "random",
+                                     "write_before_greeting": True, "nodelay": True}}}
+    with pytest.raises(LoadShapeError, match="config key load_defs: 'kali' writes before the "
+                                             "greeting, which cannot be timed with reply"):
+        shapes(config)
+    got = shapes({**config, "reply": False})["kali"]
+    assert got.loadgen_options()[-2:] == ["--nodelay", "--write-before-greeting"]
+    assert label(Shape("1ms", write_early=True)) == "1ms-early"
+    assert label(Shape("1ms", "random", nodelay=True)) == "1ms-random-nodelay"
+
+
 def test_an_unknown_name_is_refused_naming_the_key():
     with pytest.raises(LoadShapeError, match="config key write_interval: 'fast' is neither a "
                                              r"duration \(e.g. 1100us\) nor a load_defs entry"):

@@ -4,14 +4,18 @@ either at the same ticks as every other connection (aligned phases, as from
 one timer) or at ticks of its own (random phases: independent arrivals),
 and either one write per tick or `burst` writes back to back every `burst`
 intervals. The server wakes about once per write it reads, so the shape
-moves its CPU as much as the rate does. With `reply`, the server also
+moves its CPU as much as the rate does. Two TCP settings decide how many
+of those writes the server reads apart: `nodelay` (Nagle's algorithm off)
+and `write_early` (each connection's first message sent before the
+greeting, as tcpkali does, which with Nagle on makes the writes coalesce
+at the server). With `reply`, the server also
 writes each read back and loadgen times every write until its reply is
 in (message latency): a load that asks for answers.
 
 A shape is named by a label, a folder of results/raw and a value of the
 dataset's `load` column: the interval as written, with the phases and the
-burst when they are not the defaults ("1100us", "1100us-random",
-"1100us-burst8"), then "reply" when the server replies ("1100us-reply"),
+burst, "nodelay" and "early" when they are not the defaults ("1100us",
+"1100us-random", "1100us-burst8", "1100us-early"), then "reply" when the server replies ("1100us-reply"),
 or the name of a `load_defs` entry of the config (a named
 setting, such as the one that reproduces the 2022 study's tcpkali, with
 "-reply" when it replies). The
@@ -54,6 +58,8 @@ class Shape:
     burst: int = DEFAULT_BURST
     description: str = ""  # for a named shape: what it stands for
     reply: bool = False  # the server writes each read back; loadgen times it
+    nodelay: bool = False  # TCP_NODELAY on loadgen's sockets
+    write_early: bool = False  # the first message before the greeting
 
     @property
     def interval_s(self) -> float:
@@ -61,7 +67,9 @@ class Shape:
 
     def loadgen_options(self) -> list[str]:
         return ["--write-interval", self.write_interval, "--phases", self.phases,
-                "--burst", str(self.burst), *(["--reply"] if self.reply else [])]
+                "--burst", str(self.burst), *(["--reply"] if self.reply else []),
+                *(["--nodelay"] if self.nodelay else []),
+                *(["--write-before-greeting"] if self.write_early else [])]
 
 
 def seconds(duration: str) -> float:
@@ -79,6 +87,8 @@ def label(shape: Shape) -> str:
         parts.append(shape.phases)
     if shape.burst != DEFAULT_BURST:
         parts.append(f"burst{shape.burst}")
+    parts += [name for name, on in (("nodelay", shape.nodelay), ("early", shape.write_early))
+              if on]
     text = "-".join(parts)
     return replying(text) if shape.reply else text
 
@@ -104,9 +114,15 @@ def shapes(config: dict) -> dict[str, Shape]:
         for interval in as_list(config["write_interval"]):
             if interval in named:
                 d = named[interval]
+                if reply and d.get("write_before_greeting"):
+                    raise LoadShapeError(
+                        f"config key load_defs: '{interval}' writes before the greeting, "
+                        "which cannot be timed with reply: true (its reply would arrive "
+                        "behind the greeting)")
                 out[replying(interval) if reply else interval] = Shape(
                     d["write_interval"], d.get("phases", DEFAULT_PHASES),
-                    d.get("burst", DEFAULT_BURST), d.get("description", ""), reply)
+                    d.get("burst", DEFAULT_BURST), d.get("description", ""), reply,
+                    d.get("nodelay", False), d.get("write_before_greeting", False))
                 continue
             if DURATION.match(interval) is None:
                 raise LoadShapeError(

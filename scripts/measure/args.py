@@ -35,6 +35,11 @@ def add_load(p: argparse.ArgumentParser) -> None:
     p.add_argument("--reply", action="store_true",
                    help="the server writes each read back (its --reply) and loadgen times "
                         "every write until its reply is in (loadgen --latency)")
+    p.add_argument("--nodelay", action="store_true",
+                   help="loadgen sets TCP_NODELAY (Nagle's algorithm off; loadgen --nodelay)")
+    p.add_argument("--write-before-greeting", action="store_true",
+                   help="each client's first message goes before the server's greeting, as "
+                        "tcpkali does (loadgen --write-before-greeting; not with --reply)")
     p.add_argument("--per-client", choices=limits.PER_CLIENT,
                    help="what the server gives each client beyond a connection: a "
                         "process or a thread (its tasks are checked against the host's "
@@ -109,6 +114,10 @@ def parse_args(description: str, argv: list[str] | None = None) -> argparse.Name
             args.rate = loadshape.rate_per_client(args.rate_total, args.clients)
         except loadshape.LoadShapeError as exc:
             p.error(str(exc))
+    if args.write_before_greeting and args.reply:
+        p.error("--write-before-greeting cannot be used with --reply: the first reply "
+                "would arrive behind the greeting, untimed")
     args.load = args.load or loadshape.label(
-        loadshape.Shape(args.write_interval, args.phases, args.burst, reply=args.reply))
+        loadshape.Shape(args.write_interval, args.phases, args.burst, reply=args.reply,
+                        nodelay=args.nodelay, write_early=args.write_before_greeting))
     return args

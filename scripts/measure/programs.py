@@ -158,7 +158,9 @@ class Programs:
         load = ["--host", self.path.server_address, "--port", str(port),
                 "--connections", str(a.clients), "--rate", a.rate, "--message", a.message,
                 "--write-interval", a.write_interval, "--phases", a.phases,
-                "--burst", str(a.burst), *(["--latency"] if a.reply else [])]
+                "--burst", str(a.burst), *(["--latency"] if a.reply else []),
+                *(["--nodelay"] if a.nodelay else []),
+                *(["--write-before-greeting"] if a.write_before_greeting else [])]
         if self.path.kind == "remote":
             self.remote = RemoteLoadgen(a.loadgen_host, [a.remote_loadgen, *load],
                                         a.ssh_option, w / "loadgen.err", self.env)

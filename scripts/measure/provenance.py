@@ -69,7 +69,8 @@ def settings(a: argparse.Namespace) -> dict:
     return {
         "rate": a.rate, "rate_total": a.rate_total, "message": a.message,
         "write_interval": a.write_interval, "phases": a.phases, "burst": a.burst,
-        "reply": a.reply, "warmup_s": a.warmup,
+        "reply": a.reply, "nodelay": a.nodelay,
+        "write_before_greeting": a.write_before_greeting, "warmup_s": a.warmup,
         "top_frames": a.top_frames, "top_delay_s": a.top_delay,
         "top_first_frame": "dropped (one extra frame taken)",
         "load_tolerance": a.load_tolerance,

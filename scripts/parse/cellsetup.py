@@ -84,6 +84,8 @@ def settings_columns(meta: dict, stats: dict, cpu: ServerCpu) -> dict:
         "load_phases": settings.get("phases", loadshape.DEFAULT_PHASES),
         "load_burst": settings.get("burst", loadshape.DEFAULT_BURST),
         "load_reply": settings.get("reply", False),
+        "load_nodelay": settings.get("nodelay", False),
+        "load_write_early": settings.get("write_before_greeting", False),
         "write_interval_s": stats["write_interval_s"],
         "warmup_s": settings["warmup_s"],
         "top_frames": settings["top_frames"],

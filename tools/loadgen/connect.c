@@ -1,8 +1,19 @@
 /* The connect phase. A completed TCP handshake proves nothing about the
  * server (the kernel accepts before the server does), so a client counts
- * as ready only once the server's greeting line has arrived. */
+ * as ready only once the server's greeting line has arrived.
+ *
+ * Two settings reproduce what tcpkali 1.2 (the 2022 study's generator)
+ * does on the wire. It writes as soon as it is connected, so its first
+ * message reaches the server before the server's greeting leaves: Linux
+ * then takes the server's socket for an interactive one and delays its
+ * ACKs, and with Nagle's algorithm on (as in both tools by default) each
+ * small write waits for an ACK, so the server reads many messages per
+ * wake-up. --write-before-greeting sends that first message; --nodelay
+ * sets TCP_NODELAY, which undoes the coalescing. */
 #include <errno.h>
 #include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
@@ -30,25 +41,54 @@ static struct addrinfo *resolve(const struct config *cfg)
     return res;
 }
 
+/* The first message, sent the moment the connection is up; it is part of
+ * the stream, so the paced writes carry on from where it ended. Returns 0
+ * where the connection is not up yet (allowed only while connecting). */
+static int write_early(const struct config *cfg, struct conn *c, unsigned i,
+                       struct run *run, int connecting)
+{
+    ssize_t n = send(c->fd, cfg->message, cfg->message_len,
+                     MSG_NOSIGNAL | MSG_DONTWAIT);
+
+    if (n == -1 && connecting &&
+        (errno == EAGAIN || errno == ENOTCONN || errno == EWOULDBLOCK))
+        return 0;
+    if (n == -1)
+        die_errno("connection %u: first write, before the greeting", i);
+    c->bytes += (uint64_t)n;
+    c->writes++;
+    count_size(&run->sizes, (uint64_t)n);
+    return 1;
+}
+
 static void start_connect(const struct config *cfg, const struct addrinfo *ai,
-                          struct conn *c, unsigned i, int epfd)
+                          struct conn *c, unsigned i, int epfd, struct run *run)
 {
     struct epoll_event ev = {EPOLLOUT | EPOLLIN | EPOLLRDHUP, {.u64 = i}};
+    int one = 1;
 
     c->fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
                    0);
     if (c->fd == -1)
         die_errno("connection %u: socket", i);
+    if (cfg->nodelay && setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one,
+                                   sizeof(one)) == -1)
+        die_errno("connection %u: setsockopt TCP_NODELAY", i);
     if (connect(c->fd, ai->ai_addr, ai->ai_addrlen) == -1 &&
         errno != EINPROGRESS)
         die_errno("connection %u: cannot connect to %s:%s", i, cfg->host,
                   cfg->port);
+    /* Over loopback the handshake is done by now: write before the server
+     * has accepted, as a generator that opens one connection at a time
+     * would, not after the whole batch has connected. */
+    if (cfg->write_early)
+        c->wrote_early = write_early(cfg, c, i, run, 1);
     if (epoll_ctl(epfd, EPOLL_CTL_ADD, c->fd, &ev) == -1)
         die_errno("epoll_ctl");
 }
 
 static void finish_connect(const struct config *cfg, struct conn *c,
-                           unsigned i, int epfd, double t0)
+                           unsigned i, int epfd, double t0, struct run *run)
 {
     struct epoll_event ev = {EPOLLIN | EPOLLRDHUP, {.u64 = i}};
     int err = 0;
@@ -63,6 +103,8 @@ static void finish_connect(const struct config *cfg, struct conn *c,
     }
     c->connected = 1;
     c->connect_s = monotonic_s() - t0;
+    if (cfg->write_early && !c->wrote_early)
+        c->wrote_early = write_early(cfg, c, i, run, 0);
     if (epoll_ctl(epfd, EPOLL_CTL_MOD, c->fd, &ev) == -1)
         die_errno("epoll_ctl");
 }
@@ -98,7 +140,7 @@ void connect_all(const struct config *cfg, struct conn *conns, int epfd,
     unsigned greeted = 0;
 
     for (unsigned i = 0; i < cfg->connections; i++)
-        start_connect(cfg, ai, &conns[i], i, epfd);
+        start_connect(cfg, ai, &conns[i], i, epfd, run);
     freeaddrinfo(ai);
 
     while (greeted < cfg->connections) {
@@ -120,7 +162,7 @@ void connect_all(const struct config *cfg, struct conn *conns, int epfd,
                     greeted, cfg->connections);
             c = &conns[i];
             if (!c->connected)
-                finish_connect(cfg, c, i, epfd, t0);
+                finish_connect(cfg, c, i, epfd, t0, run);
             if (!c->greeted && (events[k].events & (EPOLLIN | EPOLLRDHUP |
                                                    EPOLLERR | EPOLLHUP))) {
                 read_greeting(c, i, t0);

@@ -33,6 +33,7 @@ struct conn {
     size_t greeting_len;  /* bytes of the greeting read so far */
     int connected;
     int greeted;
+    int wrote_early;      /* --write-before-greeting: the first message sent */
     uint64_t bytes;
     uint64_t writes;
     uint64_t stalls;      /* writes refused because the socket was full */
@@ -91,6 +92,8 @@ struct config {
     const char *out;
     int latency;          /* time each write's reply (the server echoes) */
     double drain_s;       /* at the end, how long to wait for late replies */
+    int nodelay;          /* TCP_NODELAY: Nagle's algorithm off */
+    int write_early;      /* one message as soon as connected, greeting or not */
 };
 
 struct run {
@@ -121,13 +124,15 @@ uint64_t bytes_due(const struct config *cfg, double elapsed);
 double target_bytes_per_s(const struct config *cfg);
 
 /* connect.c: open every connection and wait for every greeting; exits
- * with a message naming the connection on any failure. */
+ * with a message naming the connection on any failure. With write_early,
+ * each connection's first message goes out as soon as it is connected. */
 void connect_all(const struct config *cfg, struct conn *conns, int epfd,
                  struct run *run);
 
 /* pace.c: every connection's first tick, from t0; then one worker's
  * loop, sending on its share until the duration ends or a stop comes. */
 void plan(const struct config *cfg, struct conn *conns, double t0);
+void count_size(struct write_sizes *w, uint64_t n);
 void pace(const struct config *cfg, struct conn *conns,
           const struct share *share, struct run *run);
 

@@ -52,6 +52,13 @@ static void usage(FILE *out)
 "                      histogram (3 significant digits, ns to minutes)\n"
 "  --drain S           with --latency, seconds to wait at the end for the\n"
 "                      replies still on their way (default 1)\n"
+"  --nodelay           set TCP_NODELAY: Nagle's algorithm off (default on,\n"
+"                      so small writes may wait for an ACK and coalesce)\n"
+"  --write-before-greeting\n"
+"                      send each connection's first message as soon as it is\n"
+"                      connected, before the greeting, as tcpkali does (the\n"
+"                      server's socket then delays its ACKs, and with Nagle\n"
+"                      on its reads coalesce); not with --latency\n"
 "  --connect-timeout S seconds to wait for all greetings (default 30)\n"
 "  --ready-file PATH   written once every client has been greeted\n"
 "  --out PATH          stats JSON (default stdout)\n");
@@ -95,6 +102,8 @@ static struct config parse_args(int argc, char *argv[])
         {"threads", required_argument, NULL, 'T'},
         {"latency", no_argument, NULL, 'L'},
         {"drain", required_argument, NULL, 'D'},
+        {"nodelay", no_argument, NULL, 'N'},
+        {"write-before-greeting", no_argument, NULL, 'E'},
         {"connect-timeout", required_argument, NULL, 't'},
         {"ready-file", required_argument, NULL, 'R'},
         {"out", required_argument, NULL, 'o'},
@@ -135,6 +144,8 @@ static struct config parse_args(int argc, char *argv[])
             break;
         case 'L': c.latency = 1; break;
         case 'D': c.drain_s = parse_positive_double("--drain", optarg); break;
+        case 'N': c.nodelay = 1; break;
+        case 'E': c.write_early = 1; break;
         case 't':
             c.connect_timeout_s =
                 parse_positive_double("--connect-timeout", optarg);
@@ -149,6 +160,9 @@ static struct config parse_args(int argc, char *argv[])
         die_usage("unexpected argument '%s'", argv[optind]);
     if (c.port == NULL)
         die_usage("--port is required");
+    /* Its reply would arrive behind the greeting, unaccounted. */
+    if (c.write_early && c.latency)
+        die_usage("--write-before-greeting cannot be used with --latency");
     c.message = unescape(c.message, &c.message_len);
     if (c.threads == 0)
         c.threads = affinity_cpus();

@@ -155,7 +155,7 @@ static char *make_pattern(const struct config *cfg)
     return p;
 }
 
-static void count_size(struct write_sizes *w, uint64_t n)
+void count_size(struct write_sizes *w, uint64_t n)
 {
     uint64_t k = n < SIZE_EXACT ? n : SIZE_EXACT + n / SIZE_EXACT - 1;
 

@@ -107,11 +107,13 @@ static void write_stats(FILE *f, const struct config *cfg,
     fprintf(f,
             ",\"message_bytes\":%zu,\"target_bytes_per_s\":%.3f,"
             "\"write_interval_s\":%.6f,\"burst\":%u,\"phases\":\"%s\","
+            "\"nodelay\":%s,\"write_before_greeting\":%s,"
             "\"threads\":%u,\"duration_s\":%.6f,"
             "\"load_s\":%.6f,\"stopped_by_signal\":%s,"
             "\"connect_phase_s\":%.6f,",
             cfg->message_len, target, cfg->interval_s, cfg->burst,
-            phases_name(cfg->phases), cfg->threads, cfg->duration_s,
+            phases_name(cfg->phases), cfg->nodelay ? "true" : "false",
+            cfg->write_early ? "true" : "false", cfg->threads, cfg->duration_s,
             run->load_s, run->stopped_by_signal ? "true" : "false",
             run->connect_phase_s);
     fprintf(f,
