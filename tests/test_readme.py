@@ -46,6 +46,7 @@ README = {
     f"{SNAKEMAKE} --cores 1 --config loadgen_host=bench@vm2 server_address=10.0.0.5 "
     "remote_loadgen=/home/bench/papaya-bench/build/bin/loadgen": ("run", ["-n"]),
     f"{SNAKEMAKE} --cores 1 --config 'import=[data/study-2022]'": ("run", ["-n"]),
+    f"{SNAKEMAKE} --cores 1 --configfile config/study-2022.yaml": ("run", ["-n"]),
     "make bench": ("skip", "a benchmark of several minutes, run by hand; "
                            "its figures go in the closing notes"),
 }

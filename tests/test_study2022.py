@@ -2,6 +2,7 @@
 table recomputed by its own rule and by ours, on fixtures whose figures
 are worked out by hand, and on the real logs."""
 
+import math
 import re
 import shutil
 import subprocess
@@ -12,11 +13,11 @@ import pytest
 
 from conftest import LOGS_2022, REPO
 from scripts.analyse.inference import t_quantile
-from scripts.analyse.selection import on_main
 from scripts.analyse.table2022 import paper_csv, study_table
 from scripts.dataset.imported import LogImportError, import_folders, log_files
 from scripts.parse.bsdtop import parse_bsdtop
 from scripts.parse.top import TopParseError
+from scripts.report import tables
 from scripts.report.study2022 import study2022
 from scripts.report.study2022_text import study2022_long
 from scripts.report.words import times
@@ -83,30 +84,94 @@ def test_the_paper_rule_and_ours_on_figures_worked_by_hand():
             "cv": "0.6667"} in csv.to_dict("records")
 
 
-def summary_of(busy: dict[str, float]) -> pd.DataFrame:
-    """Our statistics on the main path and load (selection.on_main), as far as
-    the 2022 section reads them."""
-    return on_main(pd.DataFrame([{"server": server, "network": "netns", "load": "1100us",
-                                  "vcpus": 1, "clients": 64, "cpus_busy_pct_mean": pct}
-                                 for server, pct in busy.items()]))
+# Our cells at the fixtures' top level (2 clients), by hand: busy % of the
+# server's CPU per (server, load, path); Go over C along the chain is 0.8,
+# then 1.0 (the 2022 I/O: 1.25×), 2.0 (the coalesced load: 2×), 3.0 (netns:
+# 1.5×). Every std is 10 % of its mean, over 3 repetitions.
+CHAIN = {("goroutines", "1100us", "loopback"): 40.0,
+         ("papayachat-2022", "1100us", "loopback"): 50.0,
+         ("goroutines-2022", "1100us", "loopback"): 50.0,
+         ("goroutines-2022", "tcpkali-2022", "loopback"): 50.0,
+         ("papayachat-2022", "tcpkali-2022", "loopback"): 25.0,
+         ("goroutines-2022", "tcpkali-2022", "netns"): 60.0,
+         ("papayachat-2022", "tcpkali-2022", "netns"): 20.0,
+         ("papayachat-2022", "1100us", "netns"): 70.0}
 
 
-def test_the_section_follows_the_logs_and_our_cells_of_the_2022_variant():
-    """Go over C at 2 clients: 3.0 / 0.75 by the paper's rule (4×); the
-    host busy 4.0 % against 6.6 %; on Linux the quoted output costs 1.25×."""
+def summary_of(busy: dict[tuple, float], clients: int = 2) -> pd.DataFrame:
+    """Our statistics, as far as the 2022 section reads them."""
+    return pd.DataFrame([{"server": server, "load": load, "network": network, "vcpus": 1,
+                          "clients": clients, "repetitions": 3, "cpus_busy_pct_mean": pct,
+                          "cpus_busy_pct_std": pct / 10,
+                          "reads_per_s_mean": 2 * (160.0 if load == "1100us" else 16.0)}
+                         for (server, load, network), pct in busy.items()])
+
+
+def test_the_gap_is_taken_apart_by_hand():
+    """The published 4× (3.0 / 0.75) over the busy line's 4.0 / 6.6: top's
+    rows 6.6×; our chain 0.8 × 1.25 × 2 × 1.5 = 3; product 19.8×; 4 / 19.8
+    remains. A factor of k means of 3 repetitions, each 10 % std: log-scale
+    half-width t(3) × sqrt(k) × 0.1 / sqrt(3); the I/O step's C server is
+    the same cells on both sides, so it cancels (k = 2)."""
     table = study_table(import_folders([FIXTURES]))
-    s = study2022(table, summary_of({"goroutines": 40.0, "goroutines-2022": 50.0,
-                                     "papayachat": 45.0}))
+    g = study2022(table, summary_of(CHAIN)).gap
+    assert g.clients == 2 and g.published.value == pytest.approx(4.0)
+    assert g.top_rows.value == pytest.approx(6.6)
+    assert [(s.lead, round(s.factor.value, 9)) for s in g.steps] == \
+        [("io", 1.25), ("load", 2.0), ("path", 1.5)]
+    assert (g.ours.value, g.linux.value) == (pytest.approx(0.8), pytest.approx(3.0))
+    assert g.product.value == pytest.approx(19.8)
+    assert g.remainder.value == pytest.approx(4 / 19.8)
+    for step, means in zip(g.steps, (2, 4, 4)):
+        half = t_quantile(3) * math.sqrt(means) * 0.1 / math.sqrt(3)
+        f = step.factor
+        assert (f.low, f.high) == (pytest.approx(f.value * math.exp(-half)),
+                                   pytest.approx(f.value * math.exp(half)))
+    # The chain's inner means cancel: its product's interval is its ends',
+    # two means of ours and the four of the logs, at t of the fewest draws
+    # (the fixtures' logs have 2 or 3 frames).
+    top = table.set_index(["server", "clients"])
+    logs = [(top.loc[(s, 2), std] / top.loc[(s, 2), mean]) ** 2 / top.loc[(s, 2), frames]
+            for s in ("papayachat-2022", "goroutines-2022")
+            for mean, std, frames in (("paper_mean", "paper_std", "paper_frames"),
+                                      ("busy_mean_pct", "busy_std_pct", "strict_frames"))]
+    ours = 2 * 0.01 / 3
+    fewest = int(top.loc[[("papayachat-2022", 2), ("goroutines-2022", 2)],
+                         ["paper_frames", "strict_frames"]].min().min())
+    expected = t_quantile(min(3, fewest)) * math.sqrt(sum(logs) + ours)
+    assert g.product.high == pytest.approx(19.8 * math.exp(expected))
+    assert g.reads_per_client == {"1100us": 160.0, "tcpkali-2022": 16.0}
+    assert g.bsd_over_linux("papayachat-2022") == pytest.approx(6.6 / 20)
+
+
+def test_the_section_says_each_factor_and_what_remains():
+    table = study_table(import_folders([FIXTURES]))
+    s = study2022(table, summary_of(CHAIN))
     text = " ".join(study2022_long(s))
     assert "at 2 clients the Go server used 3.00 % and the C server 0.750 %, 4.00×" in text
     assert f"C server at 2 clients: {times(4.0 / 6.6)}, not 4.00×" in text
-    assert "kept its CPU 50.0 % busy against 40.0 % for goroutines's plain relay: the output " \
-           "alone costs 1.25×" in text
-    assert f"What remains: {times(4.0 / 6.6 / 1.25)}" in text
-    assert "the 2022 Go variant over papayachat is 1.11× at 64 clients" in text
-    assert study2022(table, summary_of({"goroutines": 40.0})).linux is None
-    assert "not measured yet: measure servers=[goroutines,goroutines-2022,papayachat]" in \
-        " ".join(study2022_long(study2022(table, summary_of({"goroutines": 40.0}))))
+    assert "Go over C is 0.80× (95 %: " in text
+    assert "in place of today's move Go over C by 1.25× (95 %: " in text
+    assert "papayachat-2022 read 16.0 times per second per client under it against 160 " \
+           "under 1100us, and Go over C moves by 2.00× (95 %: " in text
+    assert "Go over C moves by 1.50× (95 %: " in text
+    assert "published 4.00× = 6.60× × 0.80× × 1.25× × 2.00× × 1.50×" in text
+    assert f"so {times(4 / 19.8)} (95 %: " in text
+    # The 2022 VM: 6.6 % against our 20 % (C), 4.0 % against 60 % (Go).
+    assert "(0.33×), and 4.00 % under the Go server against our 60.0 % (0.07×): the larger " \
+           "part of what remains is under the Go server" in text
+    table_rows = [row for row, _ in tables.gap_table(s.gap).rows]
+    assert table_rows[-1][:3] == ["what remains (FreeBSD, the 2022 VMs)",
+                                  "published over product", times(4 / 19.8)]
+
+
+def test_without_every_point_of_the_chain_the_section_names_the_run():
+    table = study_table(import_folders([FIXTURES]))
+    partial = {k: v for k, v in CHAIN.items() if k[2] == "loopback"}
+    s = study2022(table, summary_of(partial))
+    assert s.gap is None
+    assert "--configfile config/study-2022.yaml" in " ".join(study2022_long(s))
+    assert study2022(table, summary_of(CHAIN, clients=64)).gap is None
 
 
 def test_the_real_2022_logs_give_the_published_gap(tmp_path):

@@ -50,6 +50,7 @@ def per_log(frames: pd.DataFrame) -> dict:
         **{f"{part}_mean_pct": frames[f"cpu_{part}_pct"].mean()
            for part in ("user", "system", "interrupt")},
         "busy_mean_pct": frames["busy_pct"].mean(),
+        "busy_std_pct": frames["busy_pct"].std(ddof=1),
         "server_rows_max": frames["server_rows"].max(),
         "rows_max": frames["rows"].max(),
         "frames_without_server": int((frames["server_rows"] == 0).sum()),

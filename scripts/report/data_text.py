@@ -175,8 +175,9 @@ def retries_words(q: Quality) -> str:
     retried, still = pc[pc["retries"] > 0], pc[pc["disturbed"]]
     return (f"Noise guard: a cell whose server CPUs had steal above "
             f"{fmt(q.thresholds['steal_pct'])} % or other work above "
-            f"{fmt(q.thresholds['other_busy_pct'])} %, or whose load fell short of its rate or "
-            "cadence, was measured again (config key retries); "
+            f"{fmt(q.thresholds['other_busy_pct'])} %, whose CPUs were throttled or whose host "
+            "swapped in the window, or whose load fell short of its rate or cadence, was "
+            "measured again (config key retries); "
             f"{plural(len(retried), 'cell')} {'was' if len(retried) == 1 else 'were'} "
             "measured again"
             + (f", {plural(int(retried['retries'].sum()), 'extra attempt')} in all" if len(retried)

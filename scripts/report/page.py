@@ -149,7 +149,7 @@ def context(cells: pd.DataFrame, summary: pd.DataFrame, inputs: Inputs) -> dict:
         "quality_table": tables.quality_table(q.per_cell),
         "columns_table": tables.columns_table(),
         "charts": shown_charts(summary, inputs.expected),
-        "study2022": study2022_context(inputs.study_2022, on_main(summary, load)),
+        "study2022": study2022_context(inputs.study_2022, summary),
         "costs": costs_context(c, messages),
     }
 
@@ -217,7 +217,7 @@ def ladder_context(study: facts.Study) -> dict | None:
             "tables": [(lv.vcpus, ladder_table(lv)) for lv in levels]}
 
 
-def study2022_context(path: Path | None, point: pd.DataFrame) -> dict | None:
+def study2022_context(path: Path | None, summary: pd.DataFrame) -> dict | None:
     """The 2022 study's section, where its logs were imported."""
     if path is None:
         return None
@@ -225,12 +225,14 @@ def study2022_context(path: Path | None, point: pd.DataFrame) -> dict | None:
         table = pd.read_parquet(path)
     except OSError as exc:
         raise DatasetError(str(exc)) from None
-    s = study2022(table, point)
+    s = study2022(table, summary)
     if s is None:
         raise ReportError(f"{path}: the imported logs do not hold both 2022 servers at one "
                           "client level")
     return {"short": study2022_short(s), "long": study2022_long(s),
-            "table": tables.study2022_table(s.table)}
+            "table": tables.study2022_table(s.table),
+            "gap": tables.gap_table(s.gap) if s.gap else None,
+            "gap_clients": s.gap.clients if s.gap else None}
 
 
 def shown_charts(summary: pd.DataFrame, expected: list[int]) -> dict[str, list]:

@@ -1,6 +1,7 @@
 """The 2022 study's logs against each other, as facts: its published rule
 and ours, and the per-process sum against the machine-wide CPU line, at
-every client level (from results/stats/study_2022.parquet). No words here.
+every client level (from results/stats/study_2022.parquet); and its gap at
+the top level accounted for with our cells (gap2022.py). No words here.
 
 The 2022 server's VM had one vCPU and its load generator ran on another
 VM, so the machine-wide busy time (100 - idle) is the server's CPU plus
@@ -12,22 +13,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-C, GO = "papayachat-2022", "goroutines-2022"
-# Today's servers the 2022 variants are set against on Linux.
-TODAY = {C: "papayachat", GO: "goroutines"}
-
-
-@dataclass(frozen=True)
-class Linux:
-    """Busy % of the server's CPUs (1 vCPU, the main network path, the
-    most clients at which both servers are measured) of the 2022 variants
-    and of today's servers, from our own cells."""
-    clients: int
-    network: str
-    busy: dict[str, float]  # server -> busy %
-
-    def ratio(self, a: str, b: str) -> float:
-        return self.busy[a] / self.busy[b] if a in self.busy and b in self.busy else float("nan")
+from scripts.report.gap2022 import GO, C, Gap, gap
 
 
 @dataclass(frozen=True)
@@ -50,29 +36,16 @@ class Study2022:
     levels: list[Level]
     rows_cap: int  # most rows top showed in any frame of any log
     source: str
-    linux: Linux | None  # None until goroutines-2022 and goroutines are measured
+    gap: Gap | None  # None until our cells hold every point of its chain
 
     @property
     def top(self) -> Level:
         return self.levels[-1]
 
 
-def linux(point: pd.DataFrame) -> Linux | None:
-    """Our cells of the 2022 Go variant against goroutines, on 1 vCPU
-    (point: the statistics on the main path and load, selection.on_main)."""
-    one = point[(point["vcpus"] == 1) & point["server"].isin([*TODAY, *TODAY.values()])]
-    both = set(one.loc[one["server"] == GO, "clients"]) \
-        & set(one.loc[one["server"] == TODAY[GO], "clients"])
-    if not both:
-        return None
-    at = one[one["clients"] == max(both)]
-    return Linux(max(both), point.attrs["network"],
-                 dict(zip(at["server"], at["cpus_busy_pct_mean"])))
-
-
-def study2022(table: pd.DataFrame, point: pd.DataFrame) -> Study2022 | None:
+def study2022(table: pd.DataFrame, summary: pd.DataFrame) -> Study2022 | None:
     """The facts of the first source (by name), or None where its logs do
-    not hold both servers at one client level."""
+    not hold both servers at one client level; summary: our statistics."""
     table = table[table["source"] == table["source"].min()]
     by = table.set_index(["server", "clients"])
     clients = sorted(set(by.loc[C].index) & set(by.loc[GO].index)) \
@@ -87,4 +60,4 @@ def study2022(table: pd.DataFrame, point: pd.DataFrame) -> Study2022 | None:
                     float(by.loc[(GO, n), "user_mean_pct"]), int(by.loc[(C, n), "server_rows_max"]))
               for n in clients]
     return Study2022(table, levels, int(table["rows_max"].max()), table["source"].iloc[0],
-                     linux(point))
+                     gap(table, summary, clients[-1]))

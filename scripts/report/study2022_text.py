@@ -4,7 +4,8 @@ and what remains. Plain text; the template escapes it."""
 
 import math
 
-from scripts.report.study2022 import GO, TODAY, C, Level, Study2022
+from scripts.report.gap2022_text import gap_short, gap_words
+from scripts.report.study2022 import Level, Study2022
 from scripts.report.words import fmt, times
 
 
@@ -26,7 +27,7 @@ def study2022_short(s: Study2022) -> str:
             f"{times(top.gap(top.paper))} the C server at {top.clients} clients, by its rule), "
             f"but top's per-process sum saw at most {top.c_rows_max} of the C server's "
             f"{top.clients + 1} processes per frame: the machine-wide CPU line of the same "
-            f"frames puts the gap at {times(top.gap(top.busy))}.")
+            f"frames puts the gap at {times(top.gap(top.busy))}." + gap_short(s.gap))
 
 
 def study2022_long(s: Study2022) -> list[str]:
@@ -52,34 +53,5 @@ def study2022_long(s: Study2022) -> list[str]:
         f"C server at {top.clients} clients: {times(busy)}, not {times(paper)} (at each level: "
         f"{gaps(s.levels, 'busy')}). This lead accounts for {explained(paper, busy)} of the "
         "published gap (on the log scale, where 14× is 2× then 7×).",
-        f"Lead 2, the Go server's output. The Go server of 2022 printed every read with "
-        "fmt.Printf(\"%q\\n\", ...) from a 1024-byte buffer: user-space work that has "
-        f"nothing to do with the concurrency model. Under it the host spent {fmt(top.go_user)} % "
-        f"in user mode at {top.clients} clients, of {fmt(top.busy[1])} % busy. "
-        + lead2_words(s, busy),
+        *gap_words(s.gap, top.clients, top.go_user, top.busy[1]),
     ]
-
-
-def lead2_words(s: Study2022, busy: float) -> str:
-    """What our own cells of the 2022 Go variant say of lead 2."""
-    top = s.top
-    if s.linux is None:
-        return (f"How much of the remaining {times(busy)} that explains is not measured yet: "
-                "measure servers=[goroutines,goroutines-2022,papayachat] (the 2022 variants "
-                "are declared in config/config.yaml).")
-    lx = s.linux
-    factor = lx.ratio(GO, TODAY[GO])
-    left = busy / factor
-    mixed = lx.ratio(GO, TODAY[C])
-    paper = top.gap(top.paper)
-    return (f"Our cells of the 2022 Go variant (goroutines --relay quoted; Linux, 1 vCPU, "
-            f"{lx.network}, {lx.clients} clients) kept its CPU {fmt(lx.busy[GO])} % busy "
-            f"against {fmt(lx.busy[TODAY[GO]])} % for goroutines's plain relay: the output "
-            f"alone costs {times(factor)}, so it accounts for "
-            f"{explained(paper, paper / factor)} of the published gap. What remains: "
-            f"{times(left)} by the machine-wide busy time after both leads "
-            f"({explained(paper, paper / left)} of the published gap), from a generator "
-            "(tcpkali) whose write cadence differs from loadgen's default, on FreeBSD rather "
-            "than Linux"
-            + (f"; on Linux the 2022 Go variant over papayachat is {times(mixed)} at "
-               f"{lx.clients} clients." if mixed == mixed else "."))

@@ -12,10 +12,12 @@ from scripts.report.costs import GO_CATEGORIES, SWITCH_CATEGORIES, Costs
 from scripts.report.costs_text import BETWEEN, PLACEMENT_TEXT, agrees, interval
 from scripts.report.data_text import when
 from scripts.report.facts import H1Level
+from scripts.report.gap2022 import PATHS, Factor, Gap
+from scripts.report.gap2022_text import LEADS
 from scripts.report.h1_text import ranking_row
 from scripts.report.permessage import PARTS, REST, PerMessage
 from scripts.report.quality import hosts_frame
-from scripts.report.words import CONFIDENCE_TEXT, commas, fmt
+from scripts.report.words import CONFIDENCE_TEXT, commas, fmt, span, times
 
 
 @dataclass(frozen=True)
@@ -108,6 +110,24 @@ def study2022_table(study: pd.DataFrame) -> Table:
                     "interrupt %": "interrupt_mean_pct"}),
         ("most server rows in a frame", lambda r: r["server_rows_max"], False),
         ("frames without a server row", lambda r: r["frames_without_server"], False),
+    ])
+
+
+def gap_table(g: Gap) -> Table:
+    """The 2022 gap's accounting: one row per factor, then the product
+    and what remains."""
+    def row(what: str, source: str, f: Factor, strong=False):
+        return ([what, source, times(f.value), span(f.low, f.high, "×")], strong)
+
+    return Table([("factor", True), ("measured from", True), ("Go over C", False),
+                  ("95 % interval", False)], [
+        row("published (the paper's rule)", "the 2022 logs", g.published, True),
+        row("top's rows (per-process sum over busy line)", "the 2022 logs", g.top_rows),
+        row(f"ours: today's servers, {g.default_load}, {PATHS[0]}", "our cells", g.ours),
+        *(row(f"{LEADS[s.lead]}: {s.changed}", "our cells", s.factor) for s in g.steps),
+        row("product of the factors", "", g.product, True),
+        row("what remains (FreeBSD, the 2022 VMs)", "published over product", g.remainder,
+            True),
     ])
 
 

@@ -2,8 +2,8 @@
 (the page template escapes whatever it is given)."""
 
 import math
-from decimal import Decimal
 from dataclasses import dataclass
+from decimal import Decimal
 
 from scripts.analyse.inference import CONFIDENCE, Comparison
 
