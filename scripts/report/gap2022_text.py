@@ -40,9 +40,11 @@ def gap_words(g: Gap | None, top_clients: int, go_user: float, go_busy: float) -
     return [
         f"Our cells take the rest apart on Linux, by the busy time of the server's CPU "
         f"(1 vCPU, {g.clients} clients, the 2022 VM's measure). Today's servers ({TODAY[GO]} "
-        f"over {C}, which is {TODAY[C]}: the 2022 C server's I/O is today's) under loadgen's default load ({g.default_load}) on {PATHS[0]}: "
-        f"Go over C is {with_interval(g.ours)}. Each lead below changes one thing, so the "
-        "factors multiply.",
+        f"over {C}, which is {TODAY[C]}: the 2022 C server's I/O is today's) under "
+        f"loadgen's default load ({g.default_load}) on {PATHS[0]}: Go over C is "
+        f"{with_interval(g.ours)}. Each lead below changes one thing, so the factors "
+        "multiply to the last ratio; the leads interact, so another order would split the "
+        "same product otherwise.",
         output + f" On Linux, the 2022 servers ({GO} over {C}) in place of today's move Go over "
         f"C by {with_interval(steps['io'].factor)}.",
         "Lead 3, the load's coalescing. tcpkali 1.2 leaves Nagle's algorithm on and writes "
@@ -73,7 +75,8 @@ def gap_short(g: Gap | None) -> str:
 
 def accounting(g: Gap) -> str:
     published, rest = g.published.value, g.remainder.value
-    factors = " × ".join(times(f.value) for f in (g.top_rows, g.ours, *(s.factor for s in g.steps)))
+    chain = (g.top_rows, g.ours, *(s.factor for s in g.steps))
+    factors = " × ".join(times(f.value) for f in chain)
     side = max((C, GO), key=lambda server: abs(math.log(g.bsd_over_linux(server))))
     return (
         f"The whole gap: published {times(published)} = {factors} (top's rows, our starting "
