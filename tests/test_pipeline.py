@@ -135,7 +135,8 @@ def test_changed_setting_remeasures_every_cell(measured, setting):
     ("rate=0Mbps", "config key rate: '0Mbps' is not a load per client above zero"),
     ("write_interval=0us", "config key write_interval: '0us' is not"),
     ("write_interval=[1100us,fast]", "config key write_interval: 'fast' is neither a duration "
-                                     "(e.g. 1100us) nor a load_defs entry (tcpkali)"),
+                                     "(e.g. 1100us) nor a load_defs entry (tcpkali, "
+                                     "tcpkali-2022)"),
     ("phases=sometimes", "config key phases"),
     ("burst=0", "config key burst"),
     ("servers=[goroutines,bad/name]", "config key servers.1: 'bad/name' is not a server name"),
