@@ -103,7 +103,6 @@ class Gap:
     busy_2022: dict[str, float]  # per 2022 server: the 2022 VM's busy %
     busy_linux: dict[str, float]  # per 2022 server: our busy % under the 2022 conditions
     reads_per_client: dict[str, float]  # per load: the 2022 C server's reads/s per client
-    network: str  # the chain's last path
     default_load: str  # the chain's first load
 
     def bsd_over_linux(self, server: str) -> float:
@@ -162,7 +161,7 @@ def gap(table: pd.DataFrame, summary: pd.DataFrame, clients: int) -> Gap | None:
                factor(means, over(paper, product)),
                {s: means[(s, "busy")].mean for s in (C, GO)},
                {s: means[(s, *end)].mean for s in (C, GO)},
-               reads_per_client(summary, clients, [base, COALESCED]), PATHS[1], base)
+               reads_per_client(summary, clients, [base, COALESCED]), base)
 
 
 def reads_per_client(summary: pd.DataFrame, clients: int, loads: list[str]) -> dict[str, float]:
